@@ -1,0 +1,20 @@
+"""render: SceneSpec + Trajectory -> Frames (rgb, depth, instance ids, forward flow), headless.
+
+    with render.Renderer() as r:
+        frames = r.render(spec, trajectory, modalities=("rgb", "depth", "ids", "flow"))
+
+PYOPENGL_PLATFORM is set to "egl" here (unless already set) because PyOpenGL picks its
+platform once, at first import: this package must be imported before anything that
+imports OpenGL (pyrender included).
+"""
+import os
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+from render.contact_sheet import contact_sheet  # noqa: E402
+from render.egl import EGLUnavailable  # noqa: E402
+from render.frames import MODALITIES, Frames  # noqa: E402
+from render.quality import QUALITIES, Quality  # noqa: E402
+from render.renderer import Renderer  # noqa: E402
+
+__all__ = ["Renderer", "Frames", "Quality", "QUALITIES", "MODALITIES", "EGLUnavailable", "contact_sheet"]

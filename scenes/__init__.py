@@ -1,0 +1,56 @@
+"""scenes: procedural physics scenes, simulated with pybullet, as frozen JSON-able values.
+
+    import scenes
+    scene = scenes.make("drop", seed=7, clip=scenes.ClipFormat(fps=24, duration_s=3.0))
+    scene.spec          # SceneSpec: objects, statics, camera rig, light, floor, clip format
+    scene.trajectory    # Trajectory: per-frame poses and velocities, plus .events
+    scene.rejections    # samples thrown away first, each with seed, reason and detail
+
+`simulate(spec) -> Trajectory` runs one spec (raising `InvalidScene` if its physics
+cannot be trusted); `sample(family, seed, clip) -> SceneSpec` draws one spec without
+simulating it; `make` does both, resampling rejected draws from seeds derived from
+(seed, attempt).
+
+Adding a family without editing this package
+--------------------------------------------
+Write a sampler `(rng, clip) -> SceneSpec` in your own module and decorate it:
+
+    # mypkg/families.py
+    import scenes
+
+    def _settles(spec, trajectory):          # optional promise: None = kept
+        return None if any(e.kind == "rest" for e in trajectory.events) else "nothing came to rest"
+
+    @scenes.register_family("spin", promise=_settles)
+    def spin(rng, clip):
+        \"\"\"One spinning top.\"\"\"
+        draft = scenes.SceneDraft(rng, clip)         # floor, light, unique looks, camera framing
+        top = draft.pick(shapes=("cone",))
+        draft.add(top, (0.0, 0.0, 0.6), angular_velocity=(0.0, 0.0, 20.0))
+        return draft.finish({"spin_rad_s": 20.0})
+
+Then make it findable:
+- everywhere (Ray workers included): declare an entry point in your package,
+  `[project.entry-points."simreel.families"] spin = "mypkg.families"`; it is
+  imported the first time an unknown family name is looked up;
+- for a quick try: `simreel scene spin --plugin mypkg.families`, or
+  `scenes.load_plugins(["mypkg.families"])` in Python.
+"""
+from __future__ import annotations
+
+from scenes import families as _builtin_families  # noqa: F401  (registers drop, collide, ...)
+from scenes.factory import SceneRejected, attempt_seed, check_promise, make, sample
+from scenes.physics import simulate
+from scenes.registry import FAMILIES, Family, family_names, get_family, load_plugins, register_family
+from scenes.sampling import SceneDraft
+from scenes.types import (
+    EVENT_KINDS, ClipFormat, Event, ObjectSpec, Rejection, Scene, SceneSpec, StaticSpec, Trajectory,
+)
+from scenes.validity import REASONS, InvalidScene
+
+__all__ = [
+    "EVENT_KINDS", "FAMILIES", "REASONS", "ClipFormat", "Event", "Family", "InvalidScene", "ObjectSpec",
+    "Rejection", "Scene", "SceneDraft", "SceneRejected", "SceneSpec", "StaticSpec", "Trajectory",
+    "attempt_seed", "check_promise", "family_names", "get_family", "load_plugins", "make", "register_family",
+    "sample", "simulate",
+]

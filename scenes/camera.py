@@ -85,3 +85,10 @@ def to_camera_frame(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """World points [..., 3] -> camera coords (x right, y up, z back toward the viewer)."""
     world_to_cam = np.linalg.inv(pose)
     return np.asarray(points, dtype=np.float64) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+
+
+def in_image(points: np.ndarray, pose: np.ndarray, K: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bool [...]: the world point projects inside the image, in front of the camera."""
+    (uv, depth) = project(points, pose, K)
+    u, v = uv[..., 0], uv[..., 1]
+    return (depth > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)

@@ -33,6 +33,9 @@ def _mesh(shape: str, dims: tuple[float, float, float], mesh_seed: int) -> trime
         points /= np.linalg.norm(points, axis=1, keepdims=True)
         points *= rng.uniform(0.75, 1.0, size=(24, 1))
         mesh = trimesh.convex.convex_hull(points)
+        # Turn onto the principal axes before scaling: scaling along principal axes keeps
+        # the inertia tensor diagonal, so physics can use it exactly (no product terms).
+        mesh.apply_transform(mesh.principal_inertia_transform)
         mesh.apply_scale(np.asarray(dims) / mesh.extents)
     else:
         raise ValueError(f"unknown shape {shape!r}")
@@ -44,3 +47,14 @@ def _mesh(shape: str, dims: tuple[float, float, float], mesh_seed: int) -> trime
 def mesh(obj: ObjectSpec) -> trimesh.Trimesh:
     """The object's mesh in its body frame (cached: treat it as read-only)."""
     return _mesh(obj.shape, tuple(float(d) for d in obj.dims), obj.mesh_seed if obj.shape == "rock" else 0)
+
+
+def mass_properties(obj: ObjectSpec, density: float) -> tuple[float, np.ndarray]:
+    """(mass kg, principal moments of inertia [3] kg*m^2 in the body frame).
+
+    Every mesh is built on its principal axes, so the body-frame inertia tensor is
+    diagonal; physics and energy bookkeeping both read it from here.
+    """
+    m = mesh(obj)
+    tensor = m.moment_inertia * (density / m.density)
+    return float(m.volume * density), np.diag(tensor).copy()

@@ -222,3 +222,30 @@ class Scene:
     spec: SceneSpec
     trajectory: Trajectory
     rejections: tuple[Rejection, ...] = field(default=())
+
+
+PHYSICS_HZ = 240
+"""The fixed physics step rate. Clip frame rates must divide it, so every frame is an
+exact physics step and no state is interpolated."""
+
+VALID_FPS = tuple(f for f in range(1, PHYSICS_HZ + 1) if PHYSICS_HZ % f == 0)
+
+
+@dataclass(frozen=True)
+class ClipFormat:
+    """How long, how fast and how large a clip is; `scenes.make` stamps it on the spec."""
+
+    fps: int = 24
+    duration_s: float = 2.0
+    width: int = 64
+    height: int = 64
+
+    def __post_init__(self):
+        if self.fps not in VALID_FPS:
+            raise ValueError(f"fps {self.fps!r} must divide the {PHYSICS_HZ} Hz physics rate; choose one of {VALID_FPS}")
+        if not (0 < self.duration_s <= 120):
+            raise ValueError(f"duration_s {self.duration_s!r} must be in (0, 120] seconds")
+        for name in ("width", "height"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and 16 <= v <= 4096 and v % 2 == 0):
+                raise ValueError(f"{name} {v!r} must be an even integer in [16, 4096] (video codecs reject odd sizes)")

@@ -1,0 +1,196 @@
+"""Render speed, side by side: ours vs plain pyrender vs pybullet's tiny renderer.
+
+The standard scene (`render.standard`: 6 objects, shadows on) renders RGB + depth + ids
+at 64², 128² and 256², 48 frames per clip, with
+  (a) ours: `render.Renderer("default")` (4x MSAA, shadows);
+  (b) pyrender the plain way: per frame one `OffscreenRenderer.render` (RGB + depth,
+      directional shadows) and one `RenderFlags.SEG` pass for ids;
+  (c) pybullet `getCameraImage(..., renderer=ER_TINY_RENDERER)`: RGB + depth + ids in
+      one call, no shadows (its default).
+Every renderer runs in its own process with LP_NUM_THREADS=1 (Mesa single-threaded),
+and the processes take turns clip by clip, so load from other work hits all of them
+alike. Figures are the median over rounds. (b) and (c) are timed over their per-frame
+loops only (scene building excluded); (a) over its whole `render` call. a/c compares
+at matched settings: ours with shadows off, like (c).
+
+    .venv/bin/python benchmarks/render.py [--rounds 5] [--frames 48]
+
+Ends with one JSON line: fps per renderer and size, ratio_vs_pyrender, ratio_vs_tiny.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SIZES = (64, 128, 256)
+RENDERERS = ("ours", "pyrender", "tiny")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- workers: one process per renderer, answering one clip per request -----------------
+
+
+def _worker_ours():
+    import render
+
+    renderer = render.Renderer("default")
+
+    def run(spec, trajectory):
+        renderer.render(spec, trajectory, ("rgb", "depth", "ids"))
+
+    return run
+
+
+def _worker_pyrender():
+    from render.reference import PyrenderReference
+
+    cache = {}
+
+    def run(spec, trajectory):
+        key = (spec.width, spec.light.shadows)
+        if key not in cache:
+            ref = PyrenderReference(spec.width, spec.height)
+            cache[key] = ref, ref.prepare(spec)
+        ref, prepared = cache[key]
+        return ref.render(prepared, spec, trajectory, shadows=spec.light.shadows)
+
+    return run
+
+
+def _worker_tiny():
+    import numpy as np
+    import pybullet
+    import pybullet_data
+
+    from render.transforms import object_matrices
+    from scenes import camera, shapes
+    from scenes.vocabulary import COLOURS
+
+    client = pybullet.connect(pybullet.DIRECT)
+    pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
+    pybullet.loadURDF("plane.urdf", physicsClientId=client)  # textured checker floor
+    bodies = []
+    for obj in standard_objects():
+        mesh = shapes.mesh(obj)
+        visual = pybullet.createVisualShape(
+            pybullet.GEOM_MESH, vertices=mesh.vertices.tolist(), indices=mesh.faces.reshape(-1).tolist(),
+            rgbaColor=[*(c / 255 for c in COLOURS[obj.colour]), 1.0], physicsClientId=client)
+        bodies.append(pybullet.createMultiBody(baseMass=0, baseVisualShapeIndex=visual, physicsClientId=client))
+
+    def run(spec, trajectory):
+        T = trajectory.num_frames
+        poses = camera.camera_poses(spec.camera, T)
+        views = [np.linalg.inv(p).T.reshape(-1).tolist() for p in poses]  # column-major world -> camera
+        projection = pybullet.computeProjectionMatrixFOV(spec.camera.fov_deg, spec.width / spec.height, 0.05, 100.0)
+        positions, orientations = trajectory.positions.tolist(), trajectory.orientations.tolist()
+        assert object_matrices(trajectory).shape[1] == len(bodies)
+        t0 = time.perf_counter()
+        for t in range(T):
+            for k, body in enumerate(bodies):
+                pybullet.resetBasePositionAndOrientation(body, positions[t][k], orientations[t][k], physicsClientId=client)
+            pybullet.getCameraImage(spec.width, spec.height, views[t], projection, renderer=pybullet.ER_TINY_RENDERER,
+                                    physicsClientId=client)
+        return time.perf_counter() - t0
+
+    return run
+
+
+def standard_objects():
+    from render.standard import standard_scene
+
+    return standard_scene()[0].objects
+
+
+def worker(name: str) -> None:
+    """Answer requests {"size", "shadows", "frames"} on stdin with {"seconds"} on stdout."""
+    sys.path.insert(0, str(ROOT))
+    from render.standard import standard_scene
+
+    run = {"ours": _worker_ours, "pyrender": _worker_pyrender, "tiny": _worker_tiny}[name]()
+    warm = set()
+    for line in sys.stdin:
+        req = json.loads(line)
+        spec, trajectory = standard_scene(req["size"], req["frames"], shadows=req["shadows"])
+        key = (req["size"], req["shadows"])
+        if key not in warm:  # first clip of a shape compiles shaders, uploads meshes, sizes buffers
+            run(spec, trajectory)
+            warm.add(key)
+        t0 = time.perf_counter()
+        inner = run(spec, trajectory)
+        seconds = inner if isinstance(inner, float) else time.perf_counter() - t0
+        print(json.dumps({"seconds": seconds}), flush=True)
+
+
+# -- driver -----------------------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, name: str):
+        env = dict(os.environ, LP_NUM_THREADS="1", PYOPENGL_PLATFORM="egl")
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", name], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+    def clip_seconds(self, size: int, shadows: bool, frames: int) -> float:
+        self.proc.stdin.write(json.dumps({"size": size, "shadows": shadows, "frames": frames}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark worker exited (code {self.proc.wait()}); see its stderr above")
+        return json.loads(line)["seconds"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--worker", choices=RENDERERS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return 0
+
+    # (renderer, shadows): (b) with shadows like (a); (c) has none, so (a) also runs without them
+    runs = [("ours", True), ("pyrender", True), ("tiny", False), ("ours", False)]
+    workers = {name: Worker(name) for name in RENDERERS}
+    seconds: dict[tuple, list[float]] = {}
+    try:
+        for r in range(args.rounds):
+            for size in SIZES:
+                for name, shadows in runs:
+                    seconds.setdefault((name, shadows, size), []).append(
+                        workers[name].clip_seconds(size, shadows, args.frames))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    finally:
+        for w in workers.values():
+            w.close()
+
+    fps = {f"{name}{'' if shadows or name == 'tiny' else '_no_shadows'}":
+           {str(size): round(args.frames / statistics.median(seconds[(name, shadows, size)]), 1) for size in SIZES}
+           for name, shadows in runs}
+    ratio_pyrender = {s: round(fps["ours"][s] / fps["pyrender"][s], 2) for s in fps["ours"]}
+    ratio_tiny = {s: round(fps["ours_no_shadows"][s] / fps["tiny"][s], 2) for s in fps["ours"]}
+    print(f"{args.frames} frames per clip, RGB + depth + ids, LP_NUM_THREADS=1, median of {args.rounds} rounds")
+    print(f"{'renderer':34s}" + "".join(f"{s + '²':>10s}" for s in fps["ours"]))
+    labels = {"ours": "(a) ours, shadows", "pyrender": "(b) pyrender plain, shadows",
+              "tiny": "(c) pybullet tiny, no shadows", "ours_no_shadows": "(a) ours, no shadows"}
+    for key, label in labels.items():
+        print(f"{label + ' fps':34s}" + "".join(f"{v:10.1f}" for v in fps[key].values()))
+    print(f"{'a/b (shadows)':34s}" + "".join(f"{v:10.2f}" for v in ratio_pyrender.values()))
+    print(f"{'a/c (no shadows)':34s}" + "".join(f"{v:10.2f}" for v in ratio_tiny.values()))
+    print(json.dumps({"fps": fps, "ratio_vs_pyrender": ratio_pyrender, "ratio_vs_tiny": ratio_tiny,
+                      "frames": args.frames, "rounds": args.rounds, "lp_num_threads": 1}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""English grammar: messages -> sentences, with several phrasings per message kind.
+
+Every phrasing of a message states exactly that message's claims, no more; the rng
+(seeded from the spec) only picks among equivalent wordings.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from captioning.plan import Message
+from captioning.questions import Question
+
+SIZE = {"small": ("small", "little"), "medium": ("medium-sized", "mid-sized"), "large": ("large", "big")}
+MATERIAL_ADJ = {"rubber": ("rubber",), "metal": ("metal", "metallic"), "wood": ("wooden",), "ice": ("ice",),
+                "plastic": ("plastic",)}
+SHAPE = {"cube": ("cube",), "block": ("block", "brick"), "sphere": ("sphere", "ball"), "cylinder": ("cylinder",),
+         "cone": ("cone",), "capsule": ("capsule",), "rock": ("rock", "stone")}
+PLURAL = {"cube": "cubes", "block": "blocks", "sphere": "spheres", "cylinder": "cylinders", "cone": "cones",
+          "capsule": "capsules", "rock": "rocks"}
+STATIC = {"ramp": ("ramp", "slope"), "wall": ("wall",)}
+NUMBER = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+SIDE = {"left": ("on the left", "on the left side of the frame", "at the left of the picture"),
+        "right": ("on the right", "on the right side of the frame", "at the right of the picture"),
+        "centre": ("in the centre", "in the middle of the frame", "near the centre of the picture")}
+DIRECTION = {"left": ("to the left", "leftward"), "right": ("to the right", "rightward"),
+             "toward_camera": ("toward the camera", "toward the viewer"),
+             "away_from_camera": ("away from the camera", "away from the viewer")}
+CONNECTIVE = {"then": ("Then", "After that,", "Next,", "Shortly after,"), "meanwhile": ("Meanwhile,",),
+              "finally": ("Finally,", "In the end,", "At last,")}
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def pick(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]
+
+
+class English:
+    """Realises messages for one clip; noun phrases are fixed per object for consistency."""
+
+    lang = "en"
+
+    def __init__(self, spec, choices, rng: np.random.Generator):
+        self.spec = spec
+        self.things = {o.name: o for o in (*spec.objects, *spec.statics)}
+        self.shape_word = {o.name: pick(rng, SHAPE[o.shape]) for o in spec.objects}
+        self.static_word = {s.name: pick(rng, STATIC.get(s.name, (s.name,))) for s in spec.statics}
+        self.refs = {name: self.definite(c.attributes, c.spatial, name) for name, c in choices.items()}
+
+    # --- noun phrases -------------------------------------------------------------------
+
+    def words(self, attributes, name: str | None = None, rng=None) -> str:
+        """Attribute words in English order: size, colour, material, shape."""
+        out = []
+        for key, value in attributes:
+            if key == "size":
+                out.append(SIZE[value][0] if rng is None else pick(rng, SIZE[value]))
+            elif key == "colour":
+                out.append(value)
+            elif key == "material":
+                out.append(MATERIAL_ADJ[value][0] if rng is None else pick(rng, MATERIAL_ADJ[value]))
+            elif key == "shape":
+                out.append(self.shape_word[name] if name else SHAPE[value][0])
+        if "shape" not in dict(attributes):
+            out.append("object")
+        return " ".join(out)
+
+    def definite(self, attributes, spatial, name: str | None = None) -> str:
+        words = self.words(attributes, name)
+        if spatial is None:
+            return f"the {words}"
+        relation, rank = spatial
+        if rank == 0:
+            lead = {"from_left": "leftmost", "from_right": "rightmost", "from_near": "nearest", "from_far": "farthest"}
+            return f"the {lead[relation]} {words}"
+        ordinal = ("first", "second", "third", "fourth", "fifth")[rank]
+        tail = {"from_left": "from the left", "from_right": "from the right",
+                "from_near": "from the camera", "from_far": "farthest from the camera"}[relation]
+        return f"the {ordinal} {words} {tail}"
+
+    def ref(self, name: str) -> str:
+        if name == "floor":
+            return "the floor"
+        if name in self.static_word:
+            return f"the {self.static_word[name]}"
+        return self.refs[name]
+
+    def full(self, name: str, rng: np.random.Generator) -> str:
+        """Indefinite noun phrase with every attribute: "a small red rubber ball"."""
+        thing = self.things[name]
+        if name in self.static_word:
+            adj = f"{thing.colour} {MATERIAL_ADJ[thing.material][0]}"
+            return f"{article(adj)} {adj} {self.static_word[name]}"
+        size = pick(rng, SIZE[thing.size])
+        if rng.random() < 0.25:
+            np_ = f"{size} {thing.colour} {self.shape_word[name]} made of {thing.material}"
+        else:
+            np_ = f"{size} {thing.colour} {pick(rng, MATERIAL_ADJ[thing.material])} {self.shape_word[name]}"
+        return f"{article(np_)} {np_}"
+
+    # --- clauses ------------------------------------------------------------------------
+
+    def at(self, m: Message, rng) -> str:
+        t = m.slot("at")
+        if t is None:
+            return ""
+        return pick(rng, (f" at about {t:.1f} seconds", f" about {t:.1f} seconds in", f" at around {t:.1f} s"))
+
+    def vp(self, m: Message, rng: np.random.Generator, other: str | None = None) -> str:
+        """Verb phrase for a motion message; `other` overrides how the other participant is named."""
+        k = m.kind
+        x = other if other is not None else (self.ref(m.other) if m.other else "")
+        if k == "fall":
+            if m.slot("onto") is None:
+                return pick(rng, ("falls", "drops", "falls downward"))
+            if m.slot("onto") == "floor":
+                vp = pick(rng, ("falls to the floor", "drops onto the floor", "falls down onto the floor"))
+            else:
+                vp = pick(rng, (f"falls onto {x}", f"drops onto {x}", f"comes down onto {x}"))
+        elif k == "fly":
+            vp = pick(rng, ("flies through the air", "sails through the air", "arcs through the air"))
+        elif k == "land":
+            vp = pick(rng, (f"lands on {x}", f"comes down on {x}", f"touches down on {x}"))
+        elif k == "hit":
+            vp = pick(rng, (f"hits {x}", f"strikes {x}", f"knocks into {x}", f"crashes into {x}", f"runs into {x}"))
+        elif k == "collide":
+            vp = pick(rng, (f"collides with {x}", f"bumps against {x}"))
+        elif k == "bounce":
+            vp = pick(rng, (f"bounces off {x}", f"rebounds off {x}", f"bounces on {x}"))
+        elif k == "topple":
+            vp = pick(rng, ("topples over", "tips over", "falls over", "keels over"))
+        elif k == "descend":
+            verb = {"roll": ("rolls",), "slide": ("slides", "slips", "glides")}.get(m.slot("manner"), ("goes", "moves"))
+            vp = f"{pick(rng, verb)} down {x}"
+        elif k == "travel":
+            verb = {"roll": ("rolls",), "slide": ("slides", "skids", "glides")}.get(m.slot("manner"), ("moves", "heads"))
+            d = m.slot("direction")
+            where = pick(rng, DIRECTION[d]) if d else pick(rng, ("along the floor", "across the floor"))
+            vp = f"{pick(rng, verb)} {where}"
+        elif k == "exit":
+            vp = pick(rng, ("leaves the frame", "moves out of view", "goes out of the picture", "exits the frame"))
+        elif k == "enter":
+            vp = pick(rng, ("comes into view", "enters the frame"))
+        elif k == "rest":
+            vp = pick(rng, ("comes to rest", "comes to a stop", "settles", "stops moving", "comes to a halt"))
+        elif k == "still":
+            vp = pick(rng, ("stays where it is", "does not move", "remains still", "stays put"))
+        else:
+            raise ValueError(f"no English verb phrase for {k!r}")
+        return vp + self.at(m, rng)
+
+    def clause_list(self, vps: list[str], rng) -> str:
+        if len(vps) == 1:
+            return vps[0]
+        joiner = pick(rng, (" and ", ", and then ", " and then "))
+        return ", ".join(vps[:-1]) + joiner + vps[-1]
+
+    # --- sentences ----------------------------------------------------------------------
+
+    def motion(self, messages: list[Message], connective: str | None, rng) -> str:
+        """One subject, one to three things it does, in order."""
+        text = f"{self.ref(messages[0].subject)} {self.clause_list([self.vp(m, rng) for m in messages], rng)}"
+        if connective is not None:
+            text = f"{pick(rng, CONNECTIVE[connective])} {text}"
+        return cap(text) + "."
+
+    def event(self, m: Message, rng) -> str:
+        return cap(f"{self.ref(m.subject)} {self.vp(m, rng)}") + "."
+
+    def place(self, part: tuple, rng) -> tuple[str, str]:
+        """(verb phrase, prepositional phrase) pieces for one placement part."""
+        kind = part[0]
+        if kind == "floor":
+            return pick(rng, ("sits on the floor", "rests on the floor", "lies on the floor")), "on the floor"
+        if kind == "air":
+            return pick(rng, ("hangs in the air", "is held in mid-air", "floats above the floor")), "in mid-air"
+        x = self.ref(part[1]) if len(part) > 1 and kind != "side" else ""
+        if kind == "on_top_of":
+            return pick(rng, (f"sits on top of {x}", f"rests on top of {x}", f"is stacked on {x}")), f"on top of {x}"
+        if kind == "above":
+            return pick(rng, (f"hangs above {x}", f"is held above {x}")), f"above {x}"
+        if kind == "side":
+            pp = pick(rng, SIDE[part[1]])
+            return f"is {pp}", pp
+        pp = {"left_of": (f"to the left of {x}", f"left of {x}"), "right_of": (f"to the right of {x}", f"right of {x}"),
+              "in_front_of": (f"in front of {x}", f"closer to the camera than {x}"),
+              "behind": (f"behind {x}", f"farther from the camera than {x}")}[kind]
+        pp = pick(rng, pp)
+        return f"is {pp}", pp
+
+    def intro(self, m: Message, rng) -> str:
+        np_ = self.full(m.subject, rng)
+        parts = m.slot("where")
+        if not parts:
+            return cap(f"there is {np_}") + "."
+        vp, pp = self.place(parts[0], rng)
+        if m.slot("moving"):  # a launched object does not "hang" anywhere
+            vp = f"starts {pp}"
+        rest = [self.place(p, rng)[1] for p in parts[1:]]
+        if rest and rng.random() < 0.4:
+            return cap(f"{rest[0]}, {np_} {vp}") + "."
+        return cap(" ".join([np_, vp, *rest])) + "."
+
+    def static(self, m: Message, rng) -> str:
+        return cap(pick(rng, (f"{self.full(m.subject, rng)} stands on the floor",
+                              f"there is also {self.full(m.subject, rng)}"))) + "."
+
+    def setting(self, m: Message, rng) -> str:
+        n = m.slot("n")
+        count = "a single object" if n == 1 else f"{NUMBER[n] if n < len(NUMBER) else n} objects"
+        floor = m.slot("floor")
+        checks = {"large": (" with large squares", " with big tiles"), "small": (" with small squares", " with fine checks"),
+                  None: ("",)}[m.slot("checks")]
+        checks = pick(rng, checks)
+        if floor is None:
+            floor_np = f"a checkered floor{checks}"
+        elif floor[0] == floor[1]:
+            floor_np = pick(rng, (f"{article(floor[0])} {floor[0]} checkerboard floor{checks}",
+                                  f"a checkered floor of {floor[0]} tiles{checks}"))
+        else:
+            floor_np = f"a checkered floor of {floor[0]} and {floor[1]} tiles{checks}"
+        bg = m.slot("background")
+        text = pick(rng, (f"the scene shows {count} on {floor_np}", f"{count} {'is' if n == 1 else 'are'} set on {floor_np}"))
+        if bg:
+            text += pick(rng, (f" against {article(bg)} {bg} background", f", with {article(bg)} {bg} backdrop"))
+        return cap(text) + "."
+
+    def camera(self, m: Message, rng) -> str:
+        angle = {"high": (" from a high angle", " from above"), "low": (" from a low angle", " from near the ground"),
+                 "level": (" from slightly above", " from a slight elevation"), None: ("",)}[m.slot("angle")]
+        angle = pick(rng, angle)
+        motion, d = m.slot("motion"), m.slot("direction")
+        if motion == "static":
+            return pick(rng, (f"The camera stays still{angle}.", f"The camera does not move, looking on{angle}.",
+                              f"A fixed camera watches{angle}."))
+        if motion == "orbit":
+            return pick(rng, (f"The camera slowly orbits to the {d} around the scene{angle}.",
+                              f"The camera circles to the {d} around the scene{angle}."))
+        if motion == "pan":
+            return pick(rng, (f"The camera pans to the {d}{angle}.", f"The camera slides sideways to the {d}{angle}.",
+                              f"The view tracks to the {d}{angle}."))
+        if motion == "dolly":
+            if d == "in":
+                return pick(rng, (f"The camera slowly pushes in toward the objects{angle}.", f"The camera moves closer{angle}.",
+                                  f"The camera dollies in{angle}."))
+            return pick(rng, (f"The camera pulls back{angle}.", f"The camera slowly moves away from the objects{angle}.",
+                              f"The camera dollies out{angle}."))
+        return f"The scene is seen{angle}."
+
+    def light(self, m: Message, rng) -> str:
+        strength = {"bright": ("Bright", "Strong"), "soft": ("Soft", "Gentle"), None: ("The",)}[m.slot("strength")]
+        side = {"left": ("from the left",), "right": ("from the right",),
+                "front": ("from behind the camera", "from the front"),
+                "back": ("from behind the objects", "from the back"), None: ("",)}[m.slot("side")]
+        height = {"high": ("high above", "from high up"), "low": ("from low down", "at a low angle"), None: ("",)}[m.slot("height")]
+        shadows = pick(rng, (", casting shadows on the floor", ", casting clear shadows") if m.slot("shadows")
+                       else (", and nothing casts a shadow", ", with no shadows"))
+        where = " ".join(w for w in (pick(rng, side), pick(rng, height)) if w)
+        verb = pick(rng, ("comes", "falls", "shines"))
+        head = f"{pick(rng, strength)} light"
+        if not where:
+            return f"{head} {verb} on the scene{shadows}." if m.slot("strength") else \
+                ("Objects cast shadows on the floor." if m.slot("shadows") else "No shadows are cast.")
+        return f"{head} {verb} {where}{shadows}."
+
+    # --- short ---------------------------------------------------------------------------
+
+    def short(self, main: list[Message], extras: list[Message], rng) -> str:
+        """One prompt-like sentence: the main subject and participants in full, their actions."""
+        named: set[str] = set()
+
+        def name(n: str) -> str:
+            if n in named or n == "floor":
+                return self.ref(n)
+            named.add(n)
+            return self.full(n, rng)
+
+        subject = name(main[0].subject)
+        vps = [self.vp(m, rng, name(m.other) if m.other else None) for m in main]
+        text = f"{subject} {self.clause_list(vps, rng)}"
+        for m in extras:
+            if m.kind == "camera":
+                cam = self.camera(m, rng)[:-1]
+                text += f", as {cam[0].lower()}{cam[1:]}" if not cam.startswith("The scene") else ""
+            elif m.kind == "setting" and m.slot("floor"):
+                a, b = m.slot("floor")
+                text += f", on {article(a)} {a} checkered floor" if a == b else f", on a {a} and {b} checkered floor"
+        return cap(text) + "."
+
+    # --- questions -----------------------------------------------------------------------
+
+    def qa(self, q: Question, rng) -> tuple[str, str]:
+        s = dict(q.slots)
+        yes = "Yes" if q.answer else "No"
+        if q.qtype == "colour":
+            return f"What colour is {self.definite(s['attributes'], None)}?", cap(f"{s['value']}.")
+        if q.qtype == "shape":
+            return (f"What shape is the {s['colour']} object?",
+                    cap(f"{article(SHAPE[s['value']][0])} {SHAPE[s['value']][0]}."))
+        if q.qtype == "material":
+            return f"What is {self.ref(q.subject)} made of?", cap(f"{s['value']}.")
+        if q.qtype == "count":
+            what = f"{PLURAL[s['shape']]}" if "shape" in s else f"{s['material']} objects" if "material" in s else "objects"
+            n = s["n"]
+            return f"How many {what} are there?", cap(f"{NUMBER[n] if n < len(NUMBER) else n}.")
+        if q.qtype == "count_moved":
+            n = s["n"]
+            return "How many objects move during the clip?", cap(f"{NUMBER[n] if n < len(NUMBER) else n}.")
+        if q.qtype == "first_contact":
+            return (f"Apart from the floor, what does {self.ref(q.subject)} touch first?", cap(f"{self.ref(s['other'])}."))
+        if q.qtype == "does":
+            verb = {"bounce": "bounce", "topple": "fall over", "exit": "leave the frame"}[s["event"]]
+            return f"Does {self.ref(q.subject)} {verb}?", f"{yes}."
+        if q.qtype == "side":
+            return (f"At the start, is {self.ref(q.subject)} to the left of {self.ref(s['other'])}?",
+                    "Yes." if q.answer else "No, it is to the right.")
+        if q.qtype == "closer":
+            a, b = self.ref(q.subject), self.ref(s["other"])
+            first, second = (a, b) if s["order"] == 0 else (b, a)
+            return f"Which is closer to the camera at the start, {first} or {second}?", cap(f"{a}.")
+        if q.qtype == "why_moves":
+            return f"Why does {self.ref(q.subject)} start moving?", f"Because {self.ref(s['cause'])} hits it."
+        if q.qtype == "why_topples":
+            return f"What makes {self.ref(q.subject)} fall over?", cap(f"{self.ref(s['cause'])} hits it.")
+        if q.qtype == "why_stops_falling":
+            return f"Why does {self.ref(q.subject)} stop falling?", f"Because it lands on {self.ref(s['other'])}."
+        if q.qtype == "why_bounces":
+            return (f"Why does {self.ref(q.subject)} fly back up at about {s['at']:.1f} seconds?",
+                    f"Because it bounces off {self.ref(s['other'])}.")
+        after = pick(rng, ("after the clip ends", "after the end of the clip", "once the clip is over"))
+        if q.qtype == "will_hit":
+            return f"Will {self.ref(q.subject)} hit {self.ref(s['other'])} {after}?", f"{yes}."
+        if q.qtype == "will_topple":
+            return f"Will {self.ref(q.subject)} fall over {after}?", f"{yes}."
+        if q.qtype == "will_exit":
+            return f"Will {self.ref(q.subject)} leave the frame {after}?", f"{yes}."
+        if q.qtype == "will_rest":
+            answer = f"Yes, at about {s['at']:.1f} seconds." if q.answer else "No, it is still moving by then."
+            return f"Will {self.ref(q.subject)} come to rest within {s['within']:.1f} seconds {after}?", answer
+        if q.qtype == "will_move":
+            return f"Will {self.ref(q.subject)} move again {after}?", f"{yes}."
+        without = pick(rng, (f"Without {self.ref(s['removed'])}", f"If {self.ref(s['removed'])} were removed"))
+        if q.qtype == "cf_moves":
+            answer = "Yes." if q.answer else "No, it would stay where it is."
+            return f"{without}, would {self.ref(q.subject)} still move?", answer
+        if q.qtype == "cf_topple":
+            return f"{without}, would {self.ref(q.subject)} still fall over?", f"{yes}."
+        if q.qtype == "cf_hit":
+            return f"{without}, would {self.ref(q.subject)} still hit {self.ref(s['other'])}?", f"{yes}."
+        raise ValueError(f"no English question for {q.qtype!r}")

@@ -1,0 +1,61 @@
+"""A headless OpenGL context from pyrender's EGL platform, or an error that says what to do.
+
+Mesa's llvmpipe answers on CPU-only machines, NVIDIA's EGL on GPU nodes; both come
+through the same `pyrender.platforms.egl`. PYOPENGL_PLATFORM must be "egl" before
+anything imports OpenGL, which `render/__init__.py` sees to (setdefault).
+"""
+from __future__ import annotations
+
+import os
+
+FIX = (
+    "install Mesa's EGL (Debian/Ubuntu: `apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri`) "
+    "and set PYOPENGL_PLATFORM=egl before anything imports OpenGL"
+)
+
+
+class EGLUnavailable(RuntimeError):
+    """No headless OpenGL context could be made; the message says how to get one."""
+
+
+def _fail(what: str, err: BaseException | None = None) -> EGLUnavailable:
+    cause = f" ({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else 'no detail'})" if err else ""
+    return EGLUnavailable(f"cannot start headless OpenGL: {what}{cause}. To fix: {FIX}.")
+
+
+class Context:
+    """One EGL context (no window, no default framebuffer: we render into our own FBOs)."""
+
+    def __init__(self):
+        platform = os.environ.get("PYOPENGL_PLATFORM")
+        if platform != "egl":
+            raise _fail(f"PYOPENGL_PLATFORM is {platform!r}, not 'egl'")
+        try:
+            import OpenGL.platform
+
+            if type(OpenGL.platform.PLATFORM).__name__ != "EGLPlatform":
+                raise _fail(f"OpenGL was imported with the {type(OpenGL.platform.PLATFORM).__name__} platform first")
+            from render.compat import pyrender  # noqa: F401  (patch before pyrender.platforms loads)
+            from pyrender.platforms.egl import EGLPlatform
+
+            self._platform = EGLPlatform(1, 1)
+            self._platform.init_context()
+            self._platform.make_current()
+            from OpenGL import GL
+
+            self.renderer_name = GL.glGetString(GL.GL_RENDERER).decode()
+            self.version = GL.glGetString(GL.GL_VERSION).decode()
+            self.max_size = int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_SIZE))
+            self.max_samples = int(GL.glGetIntegerv(GL.GL_MAX_SAMPLES))
+        except EGLUnavailable:
+            raise
+        except Exception as err:  # PyOpenGL/EGL raise many types (ImportError, GLError, AssertionError...)
+            raise _fail("EGL did not give an OpenGL context", err) from None
+
+    def make_current(self) -> None:
+        self._platform.make_current()
+
+    def close(self) -> None:
+        if self._platform is not None:
+            self._platform.delete_context()
+            self._platform = None

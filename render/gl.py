@@ -1,0 +1,109 @@
+"""Small PyOpenGL helpers: programs, textures, framebuffers. Nothing scene-specific."""
+from __future__ import annotations
+
+import numpy as np
+from OpenGL import GL
+
+GLSL_VERSION = "#version 330 core\n"
+
+
+class Program:
+    """A linked shader program; `set(name, value)` sets a uniform by its Python type."""
+
+    def __init__(self, vertex: str, fragment: str, defines: dict[str, int]):
+        header = GLSL_VERSION + "".join(f"#define {k} {v}\n" for k, v in defines.items())
+        shaders = [_compile(GL.GL_VERTEX_SHADER, header + vertex), _compile(GL.GL_FRAGMENT_SHADER, header + fragment)]
+        self.id = GL.glCreateProgram()
+        for s in shaders:
+            GL.glAttachShader(self.id, s)
+        GL.glLinkProgram(self.id)
+        for s in shaders:
+            GL.glDeleteShader(s)
+        if not GL.glGetProgramiv(self.id, GL.GL_LINK_STATUS):
+            raise RuntimeError(f"shader link failed ({defines}): {GL.glGetProgramInfoLog(self.id).decode()}")
+        self._locations: dict[str, int] = {}
+
+    def use(self) -> "Program":
+        GL.glUseProgram(self.id)
+        return self
+
+    def set(self, name: str, value) -> None:
+        loc = self._locations.get(name)
+        if loc is None:
+            loc = self._locations[name] = GL.glGetUniformLocation(self.id, name)
+        if loc < 0:
+            return  # optimised out in this variant
+        if isinstance(value, (bool, int, np.integer)):
+            GL.glUniform1i(loc, int(value))
+        elif isinstance(value, (float, np.floating)):
+            GL.glUniform1f(loc, float(value))
+        else:
+            a = np.asarray(value, dtype=np.float32)
+            if a.shape == (4, 4):
+                GL.glUniformMatrix4fv(loc, 1, GL.GL_TRUE, a)
+            else:
+                {2: GL.glUniform2fv, 3: GL.glUniform3fv, 4: GL.glUniform4fv}[a.size](loc, 1, a)
+
+    def delete(self) -> None:
+        GL.glDeleteProgram(self.id)
+
+
+def _compile(kind: int, source: str) -> int:
+    shader = GL.glCreateShader(kind)
+    GL.glShaderSource(shader, source)
+    GL.glCompileShader(shader)
+    if not GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS):
+        log = GL.glGetShaderInfoLog(shader).decode()
+        raise RuntimeError(f"shader compile failed: {log}")
+    return shader
+
+
+def texture(internal: int, width: int, height: int, samples: int = 1, *, linear: bool = False) -> int:
+    """Storage-only texture (or multisample texture) to render into or fetch from."""
+    tex = GL.glGenTextures(1)
+    if samples > 1:
+        GL.glBindTexture(GL.GL_TEXTURE_2D_MULTISAMPLE, tex)
+        GL.glTexStorage2DMultisample(GL.GL_TEXTURE_2D_MULTISAMPLE, samples, internal, width, height, GL.GL_TRUE)
+        return tex
+    GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+    GL.glTexStorage2D(GL.GL_TEXTURE_2D, 1, internal, width, height)
+    filt = GL.GL_LINEAR if linear else GL.GL_NEAREST
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, filt)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, filt)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
+    return tex
+
+
+def framebuffer(colours: list[int], depth: int | None, samples: int = 1) -> int:
+    """A framebuffer drawing into `colours` (attachments 0..n-1) and `depth`."""
+    target = GL.GL_TEXTURE_2D_MULTISAMPLE if samples > 1 else GL.GL_TEXTURE_2D
+    fbo = GL.glGenFramebuffers(1)
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+    for i, tex in enumerate(colours):
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0 + i, target, tex, 0)
+    if depth is not None:
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, target, depth, 0)
+    GL.glDrawBuffers(len(colours), [GL.GL_COLOR_ATTACHMENT0 + i for i in range(len(colours))] or [GL.GL_NONE])
+    if not colours:
+        GL.glReadBuffer(GL.GL_NONE)
+    status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+    if status != GL.GL_FRAMEBUFFER_COMPLETE:
+        raise RuntimeError(f"framebuffer incomplete (status 0x{int(status):x})")
+    return fbo
+
+
+def float_texture(table: np.ndarray) -> int:
+    """A float RGBA texture holding `table` [rows, texels, 4] (fetched with texelFetch)."""
+    rows, cols = table.shape[:2]
+    tex = texture(GL.GL_RGBA32F, cols, rows)
+    GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, cols, rows, GL.GL_RGBA, GL.GL_FLOAT, np.ascontiguousarray(table, np.float32))
+    return tex
+
+
+def read(fbo: int, attachment: int, width: int, height: int, fmt: int, kind: int, out: np.ndarray) -> None:
+    """Read a framebuffer attachment straight into `out` (C-contiguous, right size)."""
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
+    GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0 + attachment)
+    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+    GL.glReadPixels(0, 0, width, height, fmt, kind, out)

@@ -1,0 +1,100 @@
+"""Vertex arrays for drawing: positions plus normals split along creases, at a level
+of detail that fits the object's size on screen.
+
+`scenes.shapes` gives one mesh per object for physics and pixels alike. Drawing it
+needs per-corner normals: smooth across a sphere, sharp at a cube's edges and at a
+cylinder's rim, and sensible at a cone's apex, where averaging all faces around the
+vertex (trimesh's smooth shading) points the normal straight up. Each corner here
+averages only the faces around its vertex that lie within a crease angle of its own.
+
+Round shapes come in coarser tessellations too: a 1280-triangle sphere eight pixels
+wide costs triangle setup for nothing (at 64² that was two thirds of the frame time).
+Each level is the same analytic solid as `scenes.shapes` builds (same trimesh call,
+fewer segments, centred on the same centre of mass); the finest is its mesh itself.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import trimesh
+
+from scenes import shapes
+from scenes.types import ObjectSpec, StaticSpec
+
+CREASE_DEG = 40.0
+FACETED = ("rock",)  # drawn flat-faceted: a rock reads as a rock by its facets
+LEVELS: dict[str, tuple[int, ...]] = {  # coarsest first; the last is scenes.shapes' own tessellation
+    "sphere": (1, 2, 3),  # icosphere subdivisions
+    "cylinder": (8, 12, 16, 24, 32),  # sections around
+    "cone": (8, 12, 16, 24, 32),
+    "capsule": (8, 12, 16),  # sections around and along each cap
+}
+SILHOUETTE_PX = 0.25  # largest gap between the true outline and the polygon's, in pixels
+
+
+def vertex_arrays(mesh: trimesh.Trimesh, crease_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices float32 [V, 6] = position, normal; indices uint32 [F, 3])."""
+    faces = np.asarray(mesh.faces)
+    face_normals = np.asarray(mesh.face_normals)
+    weighted = face_normals * np.asarray(mesh.area_faces)[:, None]
+    around = np.asarray(mesh.vertex_faces)[faces]  # [F, 3, D] faces around each corner, -1 padded
+    valid = around >= 0
+    neighbour = np.where(valid, around, 0)
+    cosine = np.einsum("fcdk,fk->fcd", face_normals[neighbour], face_normals)
+    keep = valid & (cosine >= np.cos(np.radians(crease_deg)) - 1e-6)
+    normals = np.einsum("fcd,fcdk->fck", keep.astype(np.float64), weighted[neighbour])
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    corners = np.concatenate([np.asarray(mesh.vertices)[faces], normals], axis=-1).reshape(-1, 6).astype(np.float32)
+    unique, inverse = np.unique(corners, axis=0, return_inverse=True)
+    return np.ascontiguousarray(unique), inverse.reshape(-1, 3).astype(np.uint32)
+
+
+def _segments(shape: str, level: int) -> int:
+    """Segments around the object's widest outline at a level."""
+    return 5 * 2 ** level if shape == "sphere" else level
+
+
+def detail(shape: str, radius_px: float) -> int:
+    """The coarsest level whose outline stays within SILHOUETTE_PX of the true one for
+    an object `radius_px` pixels in radius (a chord of n segments sags r (1 - cos(pi/n)))."""
+    levels = LEVELS.get(shape)
+    if levels is None:
+        return 0
+    for level in levels:
+        if radius_px * (1 - math.cos(math.pi / _segments(shape, level))) <= SILHOUETTE_PX:
+            return level
+    return levels[-1]
+
+
+def _solid(obj: ObjectSpec, level: int) -> trimesh.Trimesh:
+    if level == LEVELS[obj.shape][-1]:
+        return shapes.mesh(obj)
+    dx, _, dz = (float(d) for d in obj.dims)
+    if obj.shape == "sphere":
+        mesh = trimesh.creation.icosphere(subdivisions=level, radius=dx / 2)
+    elif obj.shape == "cylinder":
+        mesh = trimesh.creation.cylinder(radius=dx / 2, height=dz, sections=level)
+    elif obj.shape == "cone":
+        mesh = trimesh.creation.cone(radius=dx / 2, height=dz, sections=level)
+    else:
+        mesh = trimesh.creation.capsule(height=dz - dx, radius=dx / 2, count=[level, level])
+    mesh.apply_translation(-mesh.center_mass)
+    return mesh
+
+
+def mesh_key(item: ObjectSpec | StaticSpec, level: int = 0) -> tuple:
+    """What identifies a drawable mesh: shape, dims, level and (rocks only) seed; statics are boxes."""
+    dims = tuple(float(d) for d in item.dims)
+    if isinstance(item, StaticSpec):
+        return "box", dims, 0, 0
+    return item.shape, dims, item.mesh_seed if item.shape == "rock" else 0, level
+
+
+def arrays_for(item: ObjectSpec | StaticSpec, level: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex arrays of an object (its `scenes.shapes` solid at `level`) or a static (a box)."""
+    if isinstance(item, StaticSpec):
+        return vertex_arrays(trimesh.creation.box(extents=item.dims), CREASE_DEG)
+    if item.shape in LEVELS:
+        return vertex_arrays(_solid(item, level), CREASE_DEG)
+    return vertex_arrays(shapes.mesh(item), 1.0 if item.shape in FACETED else CREASE_DEG)

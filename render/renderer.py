@@ -1,0 +1,430 @@
+"""The renderer: one EGL context, many clips, a few dozen GL calls per clip.
+
+Plain per-frame rendering (pyrender's way) pays Python uniform uploads per object
+per frame and a framebuffer read per frame. Here a clip's per-frame state (camera,
+object poses, flow warps) goes up as one texture; each mesh is drawn once for a
+whole batch of frames (instance = frame, tile = frame in a strip framebuffer), and
+each output is read back once per batch. Passes per batch:
+
+1. shadow: depth of every shadow caster seen from the sun, one atlas tile per frame;
+2. scene: colour (id in alpha) and depth, multisampled;
+3. resolve: mean colour; the id covering most samples, its depth and forward flow.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from OpenGL import GL
+
+from render import gl, meshes, shaders, transforms
+from render.egl import Context
+from render.frames import MODALITIES, Frames
+from render.quality import Quality, resolve_quality
+from scenes import camera
+from scenes.types import SceneSpec, Trajectory
+from scenes.vocabulary import COLOURS, MATERIALS
+
+FLOOR_HALF = 200.0  # metres: the floor reaches far past where fog hides it
+FOG = (3.0, 12.0)  # the floor fades into the background between these multiples of the camera distance
+MESH_CACHE = 512  # GPU meshes kept (rocks bring a mesh per seed)
+MAX_BATCH_SAMPLES = 1 << 24  # multisample texels per batch: bounds GPU memory (~128 MB)
+SHADOW_TILE = (64, 2048)  # shadow-map tile size bounds, texels
+
+
+def linear(srgb) -> np.ndarray:
+    """sRGB bytes -> linear [0, 1]."""
+    c = np.asarray(srgb, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+class _Mesh:
+    """Interleaved position + normal buffer and an index buffer, ready to draw instanced."""
+
+    def __init__(self, vertices: np.ndarray, indices: np.ndarray):
+        self.vao = GL.glGenVertexArrays(1)
+        GL.glBindVertexArray(self.vao)
+        self.buffers = GL.glGenBuffers(2)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.buffers[0])
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
+        GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.buffers[1])
+        GL.glBufferData(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
+        for loc in (0, 1):
+            GL.glEnableVertexAttribArray(loc)
+            GL.glVertexAttribPointer(loc, 3, GL.GL_FLOAT, GL.GL_FALSE, 24, GL.GLvoidp(12 * loc))
+        GL.glBindVertexArray(0)
+        self.count = int(indices.size)
+
+    def draw(self, instances: int, first: int = 0, count: int | None = None) -> None:
+        GL.glBindVertexArray(self.vao)
+        count = self.count - first if count is None else count
+        GL.glDrawElementsInstanced(GL.GL_TRIANGLES, count, GL.GL_UNSIGNED_INT, GL.GLvoidp(4 * first), instances)
+
+    def delete(self) -> None:
+        GL.glDeleteVertexArrays(1, [self.vao])
+        GL.glDeleteBuffers(2, self.buffers)
+
+
+class _Targets:
+    """Framebuffers for one batch shape; remade only when the clip's shape changes."""
+
+    def __init__(self, width: int, height: int, tiles: int, quality: Quality, shadow_tile: int, flow: bool):
+        s, n = quality.supersample, quality.samples
+        self.colour = gl.texture(GL.GL_RGBA8, width * s, height * s * tiles, n)
+        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT24, width * s, height * s * tiles, n)
+        formats = (GL.GL_RGBA8, GL.GL_R32F, GL.GL_R8, GL.GL_RG32F)[: 4 if flow else 3]  # colour, depth, id, flow
+        outputs = [gl.texture(f, width, height * tiles) for f in formats]
+        self.textures = [self.colour, self.depth, *outputs]
+        self.framebuffers = [gl.framebuffer([self.colour], self.depth, n), gl.framebuffer(outputs, None)]
+        self.scene, self.resolve = self.framebuffers
+        self.shadow_map = self.shadow = None
+        if shadow_tile:
+            self.shadow_map = gl.texture(GL.GL_DEPTH_COMPONENT24, shadow_tile, shadow_tile * tiles, linear=True)
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE)
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)
+            self.shadow = gl.framebuffer([], self.shadow_map)
+            self.textures.append(self.shadow_map)
+            self.framebuffers.append(self.shadow)
+
+    def delete(self) -> None:
+        GL.glDeleteFramebuffers(len(self.framebuffers), self.framebuffers)
+        GL.glDeleteTextures(self.textures)
+
+
+@dataclass
+class _Draw:
+    mesh: _Mesh
+    slot: int  # row of the frame table holding its model matrix
+    colour: str
+    material: str
+    id: int
+
+
+@dataclass
+class _Clip:
+    """What one render call derives from its spec and trajectory (CPU side)."""
+
+    spec: SceneSpec
+    K: np.ndarray
+    poses: np.ndarray
+    draws: list[_Draw]  # objects and statics (the floor is drawn apart)
+    light: np.ndarray | None  # world -> light clip, or None without shadows
+    light_width: float
+    footprint: tuple[float, float, float, float]  # floor box where shadows can fall
+    shadow_tile: int
+    tiles: int  # frames per batch
+    flow: bool
+
+
+class Renderer:
+    """Renders clips headless. Hold one per process (or per Ray task) and reuse it.
+
+    quality: "fast" (no anti-aliasing, no shadows), "default" (4x MSAA, shadows) or
+    "high" (2x supersampled on top, finer shadows); or a `render.Quality`.
+    """
+
+    def __init__(self, quality: str | Quality = "default"):
+        self.quality = resolve_quality(quality)
+        self._context = Context()
+        self._programs: dict[tuple, gl.Program] = {}
+        self._meshes: OrderedDict[tuple, _Mesh] = OrderedDict()
+        self._targets: _Targets | None = None
+        self._targets_key: tuple | None = None
+        self._tables: list[int] = []
+        self._empty_vao = GL.glGenVertexArrays(1)
+        self._floor = _Mesh(*_floor_grid())
+
+    def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",)) -> Frames:
+        """Frames of `spec` moving as `trajectory`. rgb always; add "depth", "ids", "flow" as needed."""
+        modalities = tuple(modalities)
+        unknown = [m for m in modalities if m not in MODALITIES]
+        if unknown:
+            raise ValueError(f"unknown modalities {unknown}; choose from {MODALITIES}")
+        _check(spec, trajectory)
+        if self._context is None:
+            raise RuntimeError("this Renderer is closed; make a new one")
+        self._context.make_current()
+        clip = self._prepare(spec, trajectory, "flow" in modalities)
+        W, H, T = spec.width, spec.height, trajectory.num_frames
+        rgb = np.empty((T, H, W, 3), np.uint8)
+        depth = np.empty((T, H, W), np.float32) if "depth" in modalities else None
+        ids = np.empty((T, H, W), np.uint8) if "ids" in modalities else None
+        flow = np.empty((T, H, W, 2), np.float32) if clip.flow else None
+        for first in range(0, T, clip.tiles):
+            n = min(clip.tiles, T - first)
+            if clip.light is not None:
+                self._shadow_pass(clip, first, n)
+            self._scene_pass(clip, first, n)
+            self._resolve_pass(clip, first, n)
+            framebuffer = self._targets.resolve
+            for attachment, out, fmt, kind in ((0, rgb, GL.GL_RGB, GL.GL_UNSIGNED_BYTE), (1, depth, GL.GL_RED, GL.GL_FLOAT),
+                                               (2, ids, GL.GL_RED, GL.GL_UNSIGNED_BYTE), (3, flow, GL.GL_RG, GL.GL_FLOAT)):
+                if out is not None:
+                    gl.read(framebuffer, attachment, W, H * n, fmt, kind, out[first:first + n])
+        return Frames(rgb=rgb, depth=depth, ids=ids, flow=flow, K=clip.K, poses=clip.poses)
+
+    def close(self) -> None:
+        """Free GL objects and the context (also on leaving a `with` block)."""
+        if self._context is None:
+            return
+        self._context.make_current()
+        for m in [*self._meshes.values(), self._floor]:
+            m.delete()
+        for p in self._programs.values():
+            p.delete()
+        if self._targets is not None:
+            self._targets.delete()
+        if self._tables:
+            GL.glDeleteTextures(self._tables)
+        GL.glDeleteVertexArrays(1, [self._empty_vao])
+        self._context.close()
+        self._context = None
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- per clip -----------------------------------------------------------------
+
+    def _prepare(self, spec: SceneSpec, trajectory: Trajectory, flow: bool) -> _Clip:
+        """Upload the clip's tables, size the targets, set every uniform fixed over the clip."""
+        W, H, T = spec.width, spec.height, trajectory.num_frames
+        q, ss = self.quality, self.quality.supersample
+        K = camera.intrinsics(spec.camera, W, H)
+        poses = camera.camera_poses(spec.camera, T)
+        objects = transforms.object_matrices(trajectory)
+        statics = transforms.static_matrices(spec.statics)
+        models = np.concatenate(
+            [objects, np.broadcast_to(statics, (T,) + statics.shape), np.broadcast_to(np.eye(4), (T, 1, 4, 4))], axis=1)
+        self._upload_tables(transforms.frame_table(poses, K, W, H, models),
+                            transforms.flow_matrices(K, poses, objects).reshape(T, -1, 4) if flow else None)
+
+        sun = transforms.sun_direction(spec.light.azimuth_deg, spec.light.elevation_deg)
+        light, light_width = None, 0.0
+        casters = _casters(spec, trajectory)
+        if q.shadows and spec.light.shadows and len(casters[0]):
+            light, light_width = transforms.light_matrix(sun, *casters)
+        shadow_tile = int(np.clip(math.ceil(q.shadow_texels * max(W, H)), *SHADOW_TILE)) if light is not None else 0
+        limit = self._context.max_size
+        tiles = min(T, limit // (H * ss), limit // shadow_tile if shadow_tile else T,
+                    max(1, MAX_BATCH_SAMPLES // (W * H * ss * ss * q.samples)))
+        self._ensure_targets((W, H, tiles, q, shadow_tile, flow))
+
+        radii = _radii_px(spec, trajectory, K, poses) * ss
+        draws = [_Draw(self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1)
+                 for k, (o, r) in enumerate(zip(spec.objects, radii))]
+        draws += [_Draw(self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
+        footprint = transforms.shadow_footprint(light, sun, FLOOR_HALF) if light is not None else (0.0, 0.0, 0.0, 0.0)
+        clip = _Clip(spec, K, poses, draws, light, light_width, footprint, shadow_tile, tiles, flow)
+        self._set_clip_uniforms(clip, sun)
+        return clip
+
+    def _set_clip_uniforms(self, clip: _Clip, sun: np.ndarray) -> None:
+        spec, floor, lit = clip.spec, clip.spec.floor, clip.spec.light
+        shadows = clip.light is not None
+        for is_floor, has_shadows in {(False, shadows), (True, False), (True, shadows)}:
+            p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows)
+            p.set("u_frames", 0)
+            p.set("u_tiles", clip.tiles)
+            p.set("u_sun_dir", sun)
+            p.set("u_sun", float(lit.intensity))
+            p.set("u_ambient", float(lit.ambient))
+            p.set("u_sky", linear(floor.background))
+            p.set("u_ground", 0.5 * (linear(floor.colour_a) + linear(floor.colour_b)))
+            if is_floor:
+                x0, x1, y0, y1 = clip.footprint
+                p.set("u_floor_x", np.array([-FLOOR_HALF, x0, x1, FLOOR_HALF]))
+                p.set("u_floor_y", np.array([-FLOOR_HALF, y0, y1, FLOOR_HALF]))
+                p.set("u_slot", len(spec.objects) + len(spec.statics))
+                p.set("u_check_a", linear(floor.colour_a))
+                p.set("u_check_b", linear(floor.colour_b))
+                p.set("u_check_m", float(floor.checker_m))
+                p.set("u_fog", np.array(FOG) * spec.camera.distance)
+                p.set("u_floor_light", np.array([lit.intensity * max(sun[2], 0.0) / np.pi, lit.ambient]))
+                p.set("u_id", 0.0)
+            if has_shadows:
+                p.set("u_shadow_map", 1)
+                p.set("u_light", clip.light)
+                p.set("u_normal_offset", 1.5 * clip.light_width / clip.shadow_tile)
+        if shadows:
+            p = self._program("shadow", SHADOW_PASS=True)
+            p.set("u_frames", 0)
+            p.set("u_tiles", clip.tiles)
+            p.set("u_light", clip.light)
+        p = self._resolve_program(clip.flow)
+        p.set("u_color", 2)
+        p.set("u_depth", 3)
+        p.set("u_near", transforms.NEAR)
+        if clip.flow:
+            p.set("u_flow", 4)
+            p.set("u_height", spec.height)
+            p.set("u_intrinsics", clip.K[[0, 1, 0, 1], [0, 1, 2, 2]])
+
+    def _program(self, kind: str, **defines) -> gl.Program:
+        key = (kind,) + tuple(sorted(defines.items()))
+        if key not in self._programs:
+            vs, fs = {
+                "shadow": (shaders.SCENE_VS, shaders.SHADOW_FS),
+                "scene": (shaders.SCENE_VS, shaders.SCENE_FS),
+                "resolve": (shaders.RESOLVE_VS, shaders.RESOLVE_FS),
+            }[kind]
+            self._programs[key] = gl.Program(vs, fs, {k: int(v) for k, v in defines.items() if v is not False})
+        return self._programs[key].use()
+
+    def _resolve_program(self, flow: bool) -> gl.Program:
+        return self._program("resolve", SAMPLES=self.quality.samples, SCALE=self.quality.supersample, FLOW=flow)
+
+    def _mesh(self, item, level: int = 0) -> _Mesh:
+        key = meshes.mesh_key(item, level)
+        mesh = self._meshes.get(key)
+        if mesh is None:
+            mesh = self._meshes[key] = _Mesh(*meshes.arrays_for(item, level))
+            if len(self._meshes) > MESH_CACHE:
+                self._meshes.popitem(last=False)[1].delete()
+        self._meshes.move_to_end(key)
+        return mesh
+
+    def _upload_tables(self, frame_table: np.ndarray, flow_table: np.ndarray | None) -> None:
+        if self._tables:
+            GL.glDeleteTextures(self._tables)
+        self._tables = [gl.float_texture(t) for t in (frame_table, flow_table) if t is not None]
+
+    def _ensure_targets(self, key: tuple) -> None:
+        if key != self._targets_key:
+            if self._targets is not None:
+                self._targets.delete()
+            self._targets = _Targets(*key)
+            self._targets_key = key
+
+    # -- per batch ----------------------------------------------------------------
+
+    def _shadow_pass(self, clip: _Clip, first: int, n: int) -> None:
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.shadow)
+        GL.glViewport(0, 0, clip.shadow_tile, clip.shadow_tile * clip.tiles)
+        GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+        _state(depth=True, cull=GL.GL_FRONT, front=GL.GL_CCW)  # back faces: no acne on lit faces
+        GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
+        GL.glPolygonOffset(1.5, 2.0)
+        _bind(0, GL.GL_TEXTURE_2D, self._tables[0])
+        p = self._program("shadow", SHADOW_PASS=True)
+        p.set("u_first", first)
+        for d in clip.draws:  # the floor casts no shadow
+            p.set("u_slot", d.slot)
+            d.mesh.draw(n)
+        GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
+
+    def _scene_pass(self, clip: _Clip, first: int, n: int) -> None:
+        ss = self.quality.supersample
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.scene)
+        GL.glViewport(0, 0, clip.spec.width * ss, clip.spec.height * ss * clip.tiles)
+        GL.glClearColor(*(c / 255.0 for c in clip.spec.floor.background), 0.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        _state(depth=True, cull=GL.GL_BACK, front=GL.GL_CW)  # image rows are flipped: winding too
+        _bind(0, GL.GL_TEXTURE_2D, self._tables[0])
+        shadows = clip.light is not None
+        if shadows:
+            _bind(1, GL.GL_TEXTURE_2D, self._targets.shadow_map)
+        p = self._program("scene", FLOOR=False, SHADOWS=shadows)
+        p.set("u_first", first)
+        for d in clip.draws:
+            m = MATERIALS[d.material]
+            p.set("u_slot", d.slot)
+            p.set("u_albedo", linear(COLOURS[d.colour]))
+            p.set("u_roughness", m.roughness)
+            p.set("u_metallic", m.metallic)
+            p.set("u_id", d.id / 255.0)
+            d.mesh.draw(n)
+        # The floor last, so the depth test spares its shading under objects; its centre
+        # cell (where shadows can fall) apart, so the rest skips the shadow lookup.
+        if shadows:
+            p = self._program("scene", FLOOR=True, SHADOWS=True)
+            p.set("u_first", first)
+            self._floor.draw(n, 0, 6)
+        p = self._program("scene", FLOOR=True, SHADOWS=False)
+        p.set("u_first", first)
+        self._floor.draw(n, 6 if shadows else 0)
+
+    def _resolve_pass(self, clip: _Clip, first: int, n: int) -> None:
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.resolve)
+        GL.glViewport(0, 0, clip.spec.width, clip.spec.height * n)
+        _state(depth=False, cull=None, front=GL.GL_CCW)
+        target = GL.GL_TEXTURE_2D_MULTISAMPLE if self.quality.samples > 1 else GL.GL_TEXTURE_2D
+        _bind(2, target, self._targets.colour)
+        _bind(3, target, self._targets.depth)
+        if clip.flow:
+            _bind(4, GL.GL_TEXTURE_2D, self._tables[1])
+        self._resolve_program(clip.flow).set("u_first", first)
+        GL.glBindVertexArray(self._empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+
+def _bind(unit: int, target: int, texture: int) -> None:
+    GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
+    GL.glBindTexture(target, texture)
+
+
+def _state(*, depth: bool, cull: int | None, front: int) -> None:
+    for cap in (GL.GL_DEPTH_TEST, GL.GL_CLIP_DISTANCE0, GL.GL_CLIP_DISTANCE1):
+        (GL.glEnable if depth else GL.glDisable)(cap)
+    GL.glDepthFunc(GL.GL_LESS)
+    if cull is None:
+        GL.glDisable(GL.GL_CULL_FACE)
+    else:
+        GL.glEnable(GL.GL_CULL_FACE)
+        GL.glCullFace(cull)
+    GL.glFrontFace(front)
+
+
+def _casters(spec: SceneSpec, trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding spheres (centres [M, 3], radii [M]) of every object at every frame and every static."""
+    radii = [0.5 * float(np.linalg.norm(o.dims)) for o in spec.objects]
+    centres = [trajectory.positions.reshape(-1, 3), np.array([s.position for s in spec.statics]).reshape(-1, 3)]
+    bounds = [np.tile(radii, trajectory.num_frames), [0.5 * float(np.linalg.norm(s.dims)) for s in spec.statics]]
+    return np.concatenate(centres), np.concatenate(bounds).astype(np.float64)
+
+
+def _radii_px(spec: SceneSpec, trajectory: Trajectory, K: np.ndarray, poses: np.ndarray) -> np.ndarray:
+    """[N] largest on-screen radius, in pixels, of each object's round cross-section
+    (dims x / 2: what a tessellation approximates) over the clip."""
+    if not spec.objects:
+        return np.zeros(0)
+    bound = np.array([0.5 * float(np.linalg.norm(o.dims)) for o in spec.objects])
+    view = np.linalg.inv(poses)  # [T, 4, 4]
+    z = -(np.einsum("tj,tnj->tn", view[:, 2, :3], trajectory.positions) + view[:, 2, 3][:, None])
+    nearest = np.maximum(z.min(axis=0) - bound, transforms.NEAR)
+    return K[1, 1] * np.array([0.5 * float(o.dims[0]) for o in spec.objects]) / nearest
+
+
+def _floor_grid() -> tuple[np.ndarray, np.ndarray]:
+    """A 3 x 3 grid of cells whose lines the shader places (u_floor_x/y), centre cell
+    first: one watertight mesh, split at draw time between shadowed and not."""
+    i, j = np.meshgrid(np.arange(4.0), np.arange(4.0), indexing="xy")
+    vertices = np.stack([i.ravel(), j.ravel(), 0 * i.ravel(), 0 * i.ravel(), 0 * i.ravel(), 1 + 0 * i.ravel()], 1)
+    cells = [(1, 1)] + [(a, b) for b in range(3) for a in range(3) if (a, b) != (1, 1)]
+    quads = [(b * 4 + a, b * 4 + a + 1, b * 4 + a + 5, b * 4 + a + 4) for a, b in cells]
+    indices = [[q[0], q[1], q[2], q[0], q[2], q[3]] for q in quads]
+    return vertices.astype(np.float32), np.array(indices, np.uint32)
+
+
+def _check(spec: SceneSpec, trajectory: Trajectory) -> None:
+    names = tuple(o.name for o in spec.objects)
+    if tuple(trajectory.names) != names:
+        raise ValueError(f"trajectory objects {trajectory.names} do not match the spec's {names}")
+    T, N = trajectory.num_frames, len(names)
+    if trajectory.positions.shape != (T, N, 3) or trajectory.orientations.shape != (T, N, 4):
+        raise ValueError(f"trajectory arrays have shapes {trajectory.positions.shape}, {trajectory.orientations.shape}; "
+                         f"expected ({T}, {N}, 3) and ({T}, {N}, 4)")
+    if T != spec.num_frames or T < 1:
+        raise ValueError(f"trajectory has {T} frames but the spec asks for {spec.num_frames} "
+                         f"({spec.fps} fps x {spec.duration_s} s)")
+    if N > 254:
+        raise ValueError(f"{N} objects: instance ids are uint8, so at most 254 objects per scene")
+    bad = [x for o in spec.objects + spec.statics for x in (o.colour, o.material) if x not in COLOURS and x not in MATERIALS]
+    if bad:
+        raise ValueError(f"unknown colours/materials {bad}; see scenes.vocabulary")
+    if spec.width < 1 or spec.height < 1:
+        raise ValueError(f"bad image size {spec.width}x{spec.height}")

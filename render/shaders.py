@@ -1,0 +1,231 @@
+"""GLSL for the three passes: shadow atlas, scene (colour + id + depth), resolve.
+
+Every frame of a batch is drawn by one instanced call per mesh: instance i is frame
+`first + i`, drawn into tile i of a strip of tiles stacked bottom-up. Clip distances
+keep each triangle inside its tile, so one framebuffer holds the whole batch and one
+read brings it back.
+"""
+
+SCENE_VS = """
+layout(location = 0) in vec3 a_position;
+layout(location = 1) in vec3 a_normal;
+
+uniform sampler2D u_frames;  // frame_table: VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
+uniform int u_first;         // frame of tile 0
+uniform int u_tiles;         // tiles in the strip
+uniform int u_slot;          // which model matrix
+#ifdef FLOOR
+uniform vec4 u_floor_x;      // grid lines of the floor mesh (vertex i, j sits at u_floor_x[i], u_floor_y[j])
+uniform vec4 u_floor_y;
+#endif
+#ifdef SHADOW_PASS
+uniform mat4 u_light;        // world -> light clip (orthographic)
+#else
+out vec3 v_world;
+out vec3 v_normal;
+flat out vec3 v_eye;
+flat out int v_tile;
+#endif
+
+vec4 row(int x, int frame) { return texelFetch(u_frames, ivec2(x, frame), 0); }
+
+void main() {
+    int tile = gl_InstanceID;
+    int frame = u_first + tile;
+    int m = 5 + 3 * u_slot;
+    mat4 model = transpose(mat4(row(m, frame), row(m + 1, frame), row(m + 2, frame), vec4(0.0, 0.0, 0.0, 1.0)));
+#ifdef FLOOR
+    vec3 position = vec3(u_floor_x[int(a_position.x)], u_floor_y[int(a_position.y)], 0.0);
+#else
+    vec3 position = a_position;
+#endif
+    vec4 world = model * vec4(position, 1.0);
+#ifdef SHADOW_PASS
+    vec4 clip = u_light * world;
+#else
+    vec4 clip = transpose(mat4(row(0, frame), row(1, frame), row(2, frame), row(3, frame))) * world;
+    v_world = world.xyz;
+    v_normal = mat3(model) * a_normal;
+    v_eye = row(4, frame).xyz;
+    v_tile = tile;
+#endif
+    gl_ClipDistance[0] = clip.w + clip.y;  // stay inside the tile...
+    gl_ClipDistance[1] = clip.w - clip.y;
+    clip.y = (clip.y + clip.w * float(2 * tile + 1)) / float(u_tiles) - clip.w;  // ...then move it into place
+    gl_Position = clip;
+}
+"""
+
+SHADOW_FS = """
+void main() {}
+"""
+
+SCENE_FS = """
+in vec3 v_world;
+in vec3 v_normal;
+flat in vec3 v_eye;
+flat in int v_tile;
+layout(location = 0) out vec4 o_color;  // sRGB colour, alpha = instance id / 255
+
+uniform vec3 u_albedo;      // linear
+uniform float u_roughness;
+uniform float u_metallic;
+uniform float u_id;
+uniform vec3 u_sun_dir;     // towards the light
+uniform float u_sun;        // its intensity (pyrender units: radiance of a directional light)
+uniform float u_ambient;
+uniform vec3 u_sky;         // background colour, linear
+uniform vec3 u_ground;      // floor's mean colour, linear
+#ifdef FLOOR
+uniform vec3 u_check_a;     // linear
+uniform vec3 u_check_b;
+uniform float u_check_m;    // square size, metres
+uniform vec2 u_fog;         // distances where the floor starts / ends fading into the background
+uniform vec2 u_floor_light; // diffuse sun (n.l / pi) and ambient irradiance on the floor
+#endif
+#ifdef SHADOWS
+uniform sampler2DShadow u_shadow_map;
+uniform mat4 u_light;
+uniform int u_tiles;
+uniform float u_normal_offset; // metres: push the lookup off the surface to avoid acne
+#endif
+
+const float PI = 3.14159265;
+
+float visibility(vec3 world, vec3 n) {
+    float lit = 1.0;
+#ifdef SHADOWS
+    vec3 p = (u_light * vec4(world + n * u_normal_offset, 1.0)).xyz * 0.5 + 0.5;
+    // Outside the casters' box nothing can shade it: skip the lookup (most of the floor).
+    if (all(greaterThan(p.xy, vec2(0.0))) && all(lessThan(p.xy, vec2(1.0))))
+        lit = texture(u_shadow_map, vec3(p.x, (float(v_tile) + p.y) / float(u_tiles), min(p.z, 1.0)));  // bilinear PCF
+#endif
+    return lit;
+}
+
+vec3 shade(vec3 albedo, float roughness, float metallic, vec3 n, vec3 v) {
+    float a = roughness * roughness;
+    vec3 f0 = mix(vec3(0.04), albedo, metallic);
+    vec3 diffuse = albedo * (1.0 - metallic);
+    vec3 l = u_sun_dir;
+    vec3 h = normalize(l + v);
+    float nl = max(dot(n, l), 0.0);
+    float nv = max(dot(n, v), 1e-4);
+    float nh = max(dot(n, h), 0.0);
+    float vh = max(dot(v, h), 0.0);
+    vec3 F = f0 + (1.0 - f0) * pow(1.0 - vh, 5.0);
+    float a2 = a * a;
+    float dd = nh * nh * (a2 - 1.0) + 1.0;
+    float D = a2 / (PI * dd * dd);
+    float V = 0.5 / max(nl * sqrt(nv * nv * (1.0 - a2) + a2) + nv * sqrt(nl * nl * (1.0 - a2) + a2), 1e-5);
+    vec3 direct = ((1.0 - F) * diffuse / PI + F * (D * V)) * (u_sun * nl);
+    if (nl > 0.0) direct *= visibility(v_world, n);
+    // Ambient: grey from above, a little darker from below; metals mirror a blurred
+    // world of sky above the horizon and lit floor below it.
+    vec3 ground = u_ground * (u_sun * max(u_sun_dir.z, 0.0) / PI + u_ambient);
+    vec3 r = reflect(-v, n);
+    vec3 env = mix(ground, u_sky, smoothstep(-0.1 - roughness, 0.1 + roughness, r.z));
+    vec3 Fa = f0 + (max(vec3(1.0 - roughness), f0) - f0) * pow(1.0 - nv, 5.0);
+    vec3 ambient = u_ambient * (0.8 + 0.2 * n.z) * diffuse * (1.0 - Fa) + Fa * env * (0.4 + 0.6 * u_ambient);
+    return direct + ambient;
+}
+
+vec3 tonemap(vec3 c) {  // a soft shoulder
+    return clamp(1.15 * c / (1.0 + 0.15 * c), 0.0, 1.0);
+}
+
+void main() {
+#ifdef FLOOR
+    vec2 p = v_world.xy / u_check_m;
+    vec2 w = fwidth(p) + 1e-4;  // box-filtered checker: fades to the mean instead of aliasing
+    vec2 i = 2.0 * (abs(fract((p - 0.5 * w) * 0.5) - 0.5) - abs(fract((p + 0.5 * w) * 0.5) - 0.5)) / w;
+    vec3 albedo = mix(u_check_a, u_check_b, 0.5 - 0.5 * i.x * i.y);
+    // Rough, flat and dielectric: its specular is ~2% of its diffuse, so the floor is
+    // lit diffusely: sun (through the shadow map) plus ambient, no per-pixel BRDF.
+    vec3 c = tonemap(albedo * (u_floor_light.x * visibility(v_world, vec3(0.0, 0.0, 1.0)) + u_floor_light.y));
+    c = mix(c, u_sky, smoothstep(u_fog.x, u_fog.y, length(v_world - v_eye)));
+#else
+    vec3 c = tonemap(shade(u_albedo, u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
+#endif
+    o_color = vec4(mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)), u_id);  // sRGB
+}
+"""
+
+RESOLVE_VS = """
+void main() {  // one triangle covering the viewport
+    vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+
+RESOLVE_FS = """
+// Each output pixel gathers SCALE x SCALE pixels x SAMPLES samples: colour is their
+// mean; id is the one covering most samples (ties: the nearest), depth and flow are
+// that surface's. Defines: SAMPLES, SCALE, FLOW.
+#define N (SCALE * SCALE * SAMPLES)
+#if SAMPLES > 1
+uniform sampler2DMS u_color;
+uniform sampler2DMS u_depth;
+#define FETCH(t, p, s) texelFetch(t, p, s)
+#else
+uniform sampler2D u_color;
+uniform sampler2D u_depth;
+#define FETCH(t, p, s) texelFetch(t, p, 0)
+#endif
+uniform float u_near;
+layout(location = 0) out vec4 o_color;
+layout(location = 1) out float o_depth;
+layout(location = 2) out float o_id;    // R8: id / 255
+#ifdef FLOW
+layout(location = 3) out vec2 o_flow;
+uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2, one row per frame
+uniform int u_first;
+uniform int u_height;       // output tile height
+uniform vec4 u_intrinsics;  // fx, fy, cx, cy (output pixels)
+#endif
+
+void main() {
+    ivec2 out_px = ivec2(gl_FragCoord.xy);
+    vec3 colour = vec3(0.0);
+    float ids[N];
+    float depths[N];
+    for (int j = 0; j < SCALE; ++j)
+    for (int i = 0; i < SCALE; ++i)
+    for (int s = 0; s < SAMPLES; ++s) {
+        ivec2 p = out_px * SCALE + ivec2(i, j);
+        vec4 c = FETCH(u_color, p, s);
+        int k = (j * SCALE + i) * SAMPLES + s;
+        colour += c.rgb;
+        ids[k] = c.a;
+        depths[k] = FETCH(u_depth, p, s).r;
+    }
+    // no array indexing by per-pixel values below: llvmpipe would scalarise it
+    float id = ids[0];
+    float d = depths[0];
+    int most = 0;
+    for (int k = 0; k < N; ++k) {
+        int count = 0;
+        for (int m = 0; m < N; ++m) count += int(ids[m] == ids[k]);
+        bool better = count > most || (count == most && depths[k] < d);
+        id = better ? ids[k] : id;
+        d = better ? depths[k] : d;
+        most = better ? count : most;
+    }
+    float z = d < 1.0 ? u_near / (1.0 - d) : uintBitsToFloat(0x7F800000u);
+    o_color = vec4(colour / float(N), 1.0);
+    o_id = id;
+    o_depth = z;
+#ifdef FLOW
+    o_flow = vec2(0.0);
+    if (d < 1.0) {
+        int frame = u_first + out_px.y / u_height;
+        vec2 uv = vec2(gl_FragCoord.x, gl_FragCoord.y - float((out_px.y / u_height) * u_height));
+        vec4 cam = vec4((uv.x - u_intrinsics.z) / u_intrinsics.x * z, -(uv.y - u_intrinsics.w) / u_intrinsics.y * z, -z, 1.0);
+        int k = 3 * int(round(id * 255.0));
+        vec4 q = vec4(dot(texelFetch(u_flow, ivec2(k, frame), 0), cam), dot(texelFetch(u_flow, ivec2(k + 1, frame), 0), cam),
+                      0.0, dot(texelFetch(u_flow, ivec2(k + 2, frame), 0), cam));
+        o_flow = q.xy / max(q.w, 1e-6) - uv;
+    }
+#endif
+}
+"""

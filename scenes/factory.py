@@ -1,0 +1,74 @@
+"""sample -> validate -> simulate -> keep or resample: how a family + seed becomes a Scene.
+
+A rejected sample is never hidden: its seed and reason travel with the Scene, and the
+next attempt's seed is derived from (seed, attempt) alone, so the outcome depends on
+nothing but the family, the seed and the clip format.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from scenes import validity
+from scenes.physics import simulate
+from scenes.registry import get_family
+from scenes.types import ClipFormat, Rejection, Scene, SceneSpec, Trajectory
+
+MAX_ATTEMPTS = 25
+
+
+class SceneRejected(RuntimeError):
+    """Every attempt for a family + seed was rejected; `rejections` says why."""
+
+    def __init__(self, message: str, rejections: tuple[Rejection, ...]):
+        super().__init__(message)
+        self.rejections = rejections
+
+
+def attempt_seed(seed: int, attempt: int) -> int:
+    """Seed of the attempt-th try: the seed itself first, then a hash of (seed, attempt)."""
+    if attempt == 0:
+        return seed
+    words = np.random.SeedSequence([seed, attempt]).generate_state(2, dtype=np.uint32)
+    return int(words[0]) << 31 | int(words[1]) >> 1  # 62 bits, JSON-safe as an int
+
+
+def sample(family: str, seed: int, clip: ClipFormat | None = None) -> SceneSpec:
+    """The family's spec for this exact seed (not validated, not simulated)."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    clip = clip or ClipFormat()
+    spec = get_family(family)(np.random.default_rng(int(seed)), clip)
+    return dataclasses.replace(
+        spec, family=family, seed=int(seed), fps=clip.fps, duration_s=float(clip.duration_s),
+        width=clip.width, height=clip.height,
+    )
+
+
+def check_promise(spec: SceneSpec, trajectory: Trajectory) -> Rejection | None:
+    missing = get_family(spec.family).promise(spec, trajectory)
+    return None if missing is None else Rejection(spec.seed, "promise_broken", missing)
+
+
+def make(family: str, seed: int, clip: ClipFormat | None = None) -> Scene:
+    """A valid, simulated scene of `family` for `seed`, resampling (and recording) rejects."""
+    rejections: list[Rejection] = []
+    for attempt in range(MAX_ATTEMPTS):
+        spec = sample(family, attempt_seed(int(seed), attempt), clip)
+        try:
+            validity.check_initial_view(spec)
+            trajectory = simulate(spec)
+        except validity.InvalidScene as e:
+            rejections.append(Rejection(spec.seed, e.reason, e.detail))
+            continue
+        broken = check_promise(spec, trajectory)
+        if broken is None:
+            return Scene(spec, trajectory, tuple(rejections))
+        rejections.append(broken)
+    reasons = sorted({r.reason for r in rejections})
+    raise SceneRejected(
+        f"family {family!r} seed {seed}: all {MAX_ATTEMPTS} samples were rejected ({', '.join(reasons)}); "
+        f"last: {rejections[-1].detail}. A longer clip (duration) usually lets the promised events happen.",
+        tuple(rejections),
+    )

@@ -1,0 +1,263 @@
+"""Shared sampling for scene families: objects, floor, light and a camera that frames them.
+
+A family only decides where things are and how they move; `SceneDraft` supplies the
+rest so every family (ours or a user's) gets distinguishable objects, a floor they
+stand out from, and a camera that sees them at frame 0.
+"""
+from __future__ import annotations
+
+import colorsys
+import dataclasses
+import math
+
+import numpy as np
+
+from scenes import camera, shapes, vocabulary
+from scenes.types import (
+    CameraSpec, ClipFormat, FloorSpec, LightSpec, ObjectSpec, Quat, SceneSpec, StaticSpec, Vec3,
+)
+
+MIN_COLOUR_DISTANCE = 80.0  # RGB distance an object's colour keeps from the floor and sky
+GAP_M = 0.002  # clearance samplers leave between bodies placed at rest
+DIMS_RATIO = {  # shape -> (min, max) ratio of the other extents to the characteristic extent
+    "cylinder": (0.55, 0.9),  # diameter / height
+    "cone": (0.6, 0.95),  # base diameter / height
+    "capsule": (0.35, 0.5),  # diameter / length
+    "rock": (0.65, 0.95),  # two shorter axes / longest
+}
+
+
+# --- small geometry helpers (quaternions are x, y, z, w like pybullet) ---------------------
+
+
+def quat_about(axis, angle: float) -> Quat:
+    axis = np.asarray(axis, dtype=np.float64)
+    axis = axis / np.linalg.norm(axis)
+    s = math.sin(angle / 2)
+    return (float(axis[0] * s), float(axis[1] * s), float(axis[2] * s), float(math.cos(angle / 2)))
+
+
+def quat_mul(a: Quat, b: Quat) -> Quat:
+    """a * b: rotate by b first, then by a."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    )
+
+
+def rotation(q: Quat) -> np.ndarray:
+    x, y, z, w = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def random_orientation(rng: np.random.Generator) -> Quat:
+    """Uniform over rotations (Shoemake)."""
+    u1, u2, u3 = rng.random(3)
+    a, b = math.sqrt(1 - u1), math.sqrt(u1)
+    return (a * math.sin(2 * math.pi * u2), a * math.cos(2 * math.pi * u2), b * math.sin(2 * math.pi * u3), b * math.cos(2 * math.pi * u3))
+
+
+def extent_below(obj: ObjectSpec, orientation: Quat, direction=(0.0, 0.0, 1.0)) -> float:
+    """How far the body reaches below its centre along `direction` when turned by `orientation`."""
+    world = shapes.mesh(obj).vertices @ rotation(orientation).T
+    return float(-(world @ np.asarray(direction, dtype=np.float64)).min())
+
+
+def radius(obj: ObjectSpec) -> float:
+    """Bounding-sphere radius about the centre of mass."""
+    return float(np.linalg.norm(shapes.mesh(obj).vertices, axis=1).max())
+
+
+def vec(v) -> Vec3:
+    return tuple(float(c) for c in v)
+
+
+# --- scene dressing ----------------------------------------------------------------------
+
+
+def _rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
+    return tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(h, s, v))
+
+
+def sample_floor(rng: np.random.Generator) -> FloorSpec:
+    """A muted checker floor (a motion cue) under a sky-ish or neutral background."""
+    h, s, v = rng.uniform(0, 1), rng.uniform(0.05, 0.3), rng.uniform(0.4, 0.7)
+    a = _rgb(h, s, v)
+    b = _rgb(h, s, v * rng.uniform(0.72, 0.86))
+    sky = _rgb(rng.uniform(0.52, 0.66), rng.uniform(0.0, 0.35), rng.uniform(0.78, 0.95))
+    return FloorSpec(colour_a=a, colour_b=b, checker_m=float(rng.uniform(0.25, 0.6)), background=sky)
+
+
+def sample_light(rng: np.random.Generator) -> LightSpec:
+    return LightSpec(
+        azimuth_deg=float(rng.uniform(0, 360)),
+        elevation_deg=float(rng.uniform(35, 75)),
+        intensity=float(rng.uniform(3.0, 6.0)),
+        ambient=float(rng.uniform(0.2, 0.45)),
+        shadows=bool(rng.random() < 0.85),
+    )
+
+
+def object_dims(shape: str, extent: float, rng: np.random.Generator) -> Vec3:
+    """Full extents for a shape whose characteristic extent (its size word) is `extent`."""
+    if shape in ("cube", "sphere"):
+        return (extent, extent, extent)
+    if shape == "block":  # a brick: longest edge = extent, lying flat
+        return vec((extent, extent * rng.uniform(0.45, 0.7), extent * rng.uniform(0.3, 0.5)))
+    lo, hi = DIMS_RATIO[shape]
+    if shape == "rock":
+        return vec((extent, extent * rng.uniform(lo, hi), extent * rng.uniform(lo, hi)))
+    d = extent * rng.uniform(lo, hi)
+    return vec((d, d, extent))
+
+
+class SceneDraft:
+    """A scene being sampled. Families pick looks, add bodies, then call `finish()`.
+
+    Colours are unique per scene while they last (then looks stay unique as a
+    colour+shape+size+material combination), so a caption can always name an
+    object unambiguously.
+    """
+
+    def __init__(self, rng: np.random.Generator, clip: ClipFormat):
+        self.rng, self.clip = rng, clip
+        self.floor = sample_floor(rng)
+        self.light = sample_light(rng)
+        self.objects: list[ObjectSpec] = []
+        self.statics: list[StaticSpec] = []
+        self.focus: list[np.ndarray] = []
+        backdrop = np.array([self.floor.colour_a, self.floor.colour_b, self.floor.background], dtype=np.float64)
+        self.colours = [
+            name for name, rgb in vocabulary.COLOURS.items()
+            if np.linalg.norm(backdrop - np.asarray(rgb, dtype=np.float64), axis=1).min() >= MIN_COLOUR_DISTANCE
+        ]
+        self._looks: list[tuple] = []
+
+    def pick(self, shapes=vocabulary.SHAPES, sizes=tuple(vocabulary.SIZES), materials=tuple(vocabulary.MATERIALS),
+             dims: Vec3 | None = None, size_extent: float | None = None) -> ObjectSpec:
+        """An unplaced object (at the origin) with a look no other object in the scene has.
+
+        `dims` overrides the sampled proportions (dominoes, bricks); `size_extent`
+        fixes the characteristic extent instead of drawing it from the size class.
+        """
+        rng = self.rng
+        shape = str(rng.choice(shapes))
+        size = str(rng.choice(sizes))
+        material = str(rng.choice(materials))
+        used = {look[0] for look in self._looks}
+        free = [c for c in self.colours if c not in used]
+        if free:
+            colour = str(rng.choice(free))
+        else:  # more objects than colours: keep the whole look unique instead
+            taken = set(self._looks)
+            options = [c for c in vocabulary.COLOURS if (c, shape, size, material) not in taken]
+            colour = str(rng.choice(options))
+        self._looks.append((colour, shape, size, material))
+        if dims is None:
+            lo, hi = vocabulary.SIZES[size]
+            extent = float(size_extent if size_extent is not None else rng.uniform(lo, hi))
+            dims = object_dims(shape, extent, rng)
+        return ObjectSpec(
+            name="", shape=shape, size=size, dims=vec(dims), colour=colour, material=material,
+            position=(0.0, 0.0, 0.0), mesh_seed=int(rng.integers(0, 2**31 - 1)) if shape == "rock" else 0,
+        )
+
+    def add(self, obj: ObjectSpec, position, orientation: Quat = (0.0, 0.0, 0.0, 1.0),
+            linear_velocity=(0.0, 0.0, 0.0), angular_velocity=(0.0, 0.0, 0.0)) -> ObjectSpec:
+        """Place a picked object; it is named obj0, obj1, ... in the order added and kept in view."""
+        placed = dataclasses.replace(
+            obj, name=f"obj{len(self.objects)}", position=vec(position), orientation=vec(orientation),
+            linear_velocity=vec(linear_velocity), angular_velocity=vec(angular_velocity),
+        )
+        self.objects.append(placed)
+        self.see(placed.position)
+        return placed
+
+    def add_static(self, name: str, dims: Vec3, position, orientation: Quat, material: str) -> StaticSpec:
+        used = {look[0] for look in self._looks}
+        colour = str(self.rng.choice([c for c in self.colours if c not in used] or list(vocabulary.COLOURS)))
+        self._looks.append((colour, "static", name, material))
+        static = StaticSpec(name, vec(dims), vec(position), vec(orientation), colour, material)
+        self.statics.append(static)
+        return static
+
+    def see(self, *points) -> None:
+        """Points the camera must frame besides the objects' starting centres (e.g. where they land)."""
+        self.focus.extend(np.asarray(p, dtype=np.float64) for p in points)
+
+    def finish(self, params: dict | None = None, azimuth_deg: float | None = None,
+               motions=camera.MOTIONS) -> SceneSpec:
+        """The spec, with a camera framing every focus point at frame 0 and at the last frame.
+
+        family and seed are left blank: `scenes.sample` stamps them.
+        """
+        cam = frame_camera(self.rng, np.array(self.focus), max(map(radius, self.objects), default=0.2),
+                           self.clip, azimuth_deg, motions)
+        return SceneSpec(
+            family="", seed=0, objects=tuple(self.objects), camera=cam, light=self.light, floor=self.floor,
+            statics=tuple(self.statics), fps=self.clip.fps, duration_s=self.clip.duration_s,
+            width=self.clip.width, height=self.clip.height,
+            params=tuple(sorted((params or {}).items())),
+        )
+
+
+def frame_camera(rng: np.random.Generator, focus: np.ndarray, pad: float, clip: ClipFormat,
+                 azimuth_deg: float | None = None, motions=camera.MOTIONS) -> CameraSpec:
+    """A camera rig whose first and last frames contain every focus point.
+
+    Distance is first chosen so the focus points' bounding sphere just fits the
+    narrower field of view (a little tighter is allowed: layouts are flatter than
+    spheres), then pushed back until the projection check passes.
+    """
+    lo, hi = focus.min(axis=0), focus.max(axis=0)
+    centre = (lo + hi) / 2
+    r = max(float(np.linalg.norm(focus - centre, axis=1).max()) + pad, 0.5)
+    fov = float(rng.uniform(40.0, 55.0))
+    half_v = math.radians(fov) / 2
+    half = min(half_v, math.atan(math.tan(half_v) * clip.width / clip.height))
+    fit = lambda radius: radius / math.sin(half)  # noqa: E731
+    motion = str(rng.choice(motions))
+    azimuth = float(rng.uniform(0.0, 360.0) if azimuth_deg is None else azimuth_deg)
+    elevation = float(rng.uniform(12.0, 40.0))
+    tight = float(rng.uniform(0.8, 1.0))
+    amount = 0.0
+    if motion == "orbit":
+        amount = float(rng.choice([-1.0, 1.0]) * rng.uniform(30.0, 90.0))
+        distance = fit(r) * tight
+    elif motion == "pan":
+        amount = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.25, 0.6))
+        distance = fit(r + abs(amount)) * tight
+    elif motion == "dolly":
+        travel = fit(r) * rng.uniform(0.15, 0.35)
+        closer = bool(rng.random() < 0.5)
+        distance = fit(r) * tight + (travel if closer else 0.0)
+        amount = float(travel if closer else -travel)
+    else:
+        distance = fit(r) * tight
+    target = vec(centre)
+    for _ in range(30):
+        spec = CameraSpec(motion, target, float(distance), azimuth, elevation, fov, amount)
+        if _frames_all(spec, focus, clip):
+            return spec
+        distance *= 1.08
+        if motion == "dolly" and amount > 0:
+            amount = min(amount, 0.5 * distance)
+    return spec
+
+
+def _frames_all(cam: CameraSpec, points: np.ndarray, clip: ClipFormat) -> bool:
+    K = camera.intrinsics(cam, clip.width, clip.height)
+    margin = 0.06 * np.array([clip.width, clip.height])
+    for pose in camera.camera_poses(cam, 2):  # motion is linear: first and last frame
+        (uv, depth) = camera.project(points, pose, K)
+        if (depth <= 0.1).any() or (uv < margin).any() or (uv > np.array([clip.width, clip.height]) - margin).any():
+            return False
+    return True

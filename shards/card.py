@@ -1,0 +1,73 @@
+"""The dataset card: README.md with a Hugging Face YAML header, schema, statistics, preview."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import yaml
+
+from shards import schema
+from shards.summary import histogram_stats
+
+_SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                    (10_000_000, "1M<n<10M")]
+
+
+def size_category(n: int) -> str:
+    return next((label for limit, label in _SIZE_CATEGORIES if n < limit), "10M<n<100M")
+
+
+def _hist_line(hist: Mapping[str, int]) -> str:
+    s = histogram_stats(hist)
+    bars = ", ".join(f"{k}: {hist[k]}" for k in sorted(hist, key=int))
+    return f"mean {s['mean']:.2f}, min {s['min']}, max {s['max']} (counts: {bars})"
+
+
+def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], license: str,
+                preview: str | None = "preview.png", top_words: int = 25) -> str:
+    totals, config = manifest["totals"], manifest["config"]
+    header = {
+        "pretty_name": manifest["name"],
+        "license": license,
+        "language": list(languages),
+        "task_categories": ["text-to-video"],
+        "tags": ["synthetic", "physics", "video", "webdataset", "simreel"],
+        "size_categories": [size_category(totals["samples"])],
+        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "shard-*.tar"}]}],
+    }
+    gen = manifest["generator"]
+    out = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).strip(), "---", "",
+           f"# {manifest['name']}", "",
+           f"Synthetic physics video clips with captions checked against the simulation, made by "
+           f"{gen['name']} {gen['version']} (config hash `{manifest['config_hash']}`, seed {config.get('seed')}). "
+           f"{totals['samples']} clips in {totals['shards']} webdataset shards, "
+           f"{totals['bytes'] / 1e6:.1f} MB.", ""]
+    if preview:
+        out += [f"![first clips of the dataset]({preview})", ""]
+    out += ["## Loading", "", "```python",
+            "import shards  # from simreel",
+            "ds = shards.ClipDataset(\"DATASET_DIR\", shuffle=1000)  # torch IterableDataset",
+            "rays = shards.ray_dataset(\"DATASET_DIR\")               # ray.data.Dataset",
+            "```", "",
+            "Any webdataset reader takes the shards as they are; `index.wids.json` serves wids, and "
+            "`manifest.json` lists every shard with its sample count, size and sha256.", "",
+            "## Sample schema", "", schema.markdown(), "", "## Statistics", ""]
+    out += ["| family | clips |", "| --- | --- |"]
+    out += [f"| {f} | {n} |" for f, n in sorted(summary.get("families", {}).items())]
+    out += ["", f"- objects per clip: {_hist_line(summary.get('objects_per_clip', {}))}",
+            f"- events per clip: {_hist_line(summary.get('events_per_clip', {}))}",
+            "- events by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.get("event_kinds", {}).items()))]
+    for lang in languages:
+        unit = "characters" if lang in ("zh", "ja") else "words"
+        lengths = summary.get("short_caption_tokens", {}).get(lang, {})
+        vocab = summary.get("vocabulary", {}).get(lang, {})
+        top = sorted(vocab.items(), key=lambda kv: (-kv[1], kv[0]))[:top_words]
+        out += [f"- short caption length ({lang}, {unit}): {_hist_line(lengths)}",
+                f"- vocabulary ({lang}, short and dense captions): {len(vocab)} distinct {unit}; most frequent: "
+                + ", ".join(f"{w} ({n})" for w, n in top)]
+    seconds, n = totals.get("seconds", {}), max(totals["samples"], 1)
+    out += ["", "## Generation", "",
+            "Seconds per clip by stage (summed over workers): "
+            + ", ".join(f"{stage} {s / n:.3f}" for stage, s in seconds.items()) + ".",
+            "Scenes rejected and resampled: "
+            + (", ".join(f"{r} {k}" for r, k in totals.get("rejections", {}).items()) or "none") + ".", ""]
+    return "\n".join(out)

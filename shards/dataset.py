@@ -1,0 +1,109 @@
+"""Training-side readers: a torch IterableDataset and a Ray Data dataset over shards.
+
+Both yield the same sample dict: {"__key__": str, "video": uint8 [T,H,W,3], "meta": dict
+(KEY.json), "txt": str}, plus one entry per requested array member ("traj", "ids", ...).
+"""
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+import numpy as np
+import torch
+import webdataset as wds
+
+from shards.manifest import list_shards
+from shards.reader import tar_samples
+from shards.sample import decode_sample
+
+
+def _urls(source: str | Sequence[str]) -> list[str]:
+    """A dataset directory (read through its manifest), one shard URL, or a list of shard URLs."""
+    if isinstance(source, str):
+        return [source] if source.endswith(".tar") else list_shards(source)
+    urls = list(source)
+    if not urls:
+        raise ValueError("no shard URLs given")
+    return urls
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+class ClipDataset(torch.utils.data.IterableDataset):
+    """Clips from webdataset shards, split across distributed ranks and DataLoader workers.
+
+    - `urls`: a dataset directory, a shard URL, or a list of them (any fsspec URL).
+    - `shuffle`: sample shuffle-buffer size; 0 keeps shard order and sample order. When
+      > 0 the shard order is shuffled too, the same way on every rank (so the split by
+      rank stays a partition), and again each `set_epoch`.
+    - `resample`: draw shards with replacement forever, each rank and worker its own
+      stream (use with a step budget, not epochs); no splitting is needed then.
+    - `decode`: decode the mp4 to "video"; False leaves the bytes under "mp4".
+    - `arrays`: array members to load too, e.g. ("traj", "ids").
+
+    Without resampling each shard goes to exactly one (rank, worker), so one epoch
+    yields every key once across them all, given at least as many shards as
+    ranks x workers (the rest idle otherwise).
+    """
+
+    def __init__(self, urls: str | Sequence[str], *, shuffle: int = 0, seed: int = 0, resample: bool = False,
+                 decode: bool = True, arrays: Sequence[str] = ()):
+        super().__init__()
+        self.urls = _urls(urls)
+        self.shuffle, self.seed, self.resample = int(shuffle), int(seed), resample
+        self.decode, self.arrays = decode, tuple(arrays)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        rank, _, worker, _ = wds.utils.pytorch_worker_info()
+        if self.resample:
+            shards = wds.ResampledShards(self.urls, seed=_seed(self.seed, self.epoch), deterministic=True)
+        else:
+            urls = list(self.urls)
+            if self.shuffle:
+                random.Random(_seed(self.seed, self.epoch)).shuffle(urls)
+            shards = wds.split_by_worker(wds.split_by_node({"url": u} for u in urls))
+        samples = tar_samples(shards)
+        if self.shuffle:
+            rng = random.Random(_seed(self.seed, self.epoch, rank, worker))
+            samples = wds.shuffle(self.shuffle, initial=self.shuffle, rng=rng)(samples)
+        for raw in samples:
+            yield {"__key__": raw["__key__"], **decode_sample(raw, video=self.decode, arrays=self.arrays)}
+
+
+def collate_clips(batch: list[dict]) -> dict:
+    """DataLoader collate_fn: videos stacked to a uint8 tensor [B,T,H,W,3] (all clips must share a shape),
+    everything else as lists."""
+    out = {k: [b[k] for b in batch] for k in batch[0]}
+    if "video" in out:
+        out["video"] = torch.from_numpy(np.stack(out["video"]))
+    return out
+
+
+def ray_dataset(urls: str | Sequence[str], *, decode: bool = True, arrays: Sequence[str] = ()):
+    """The shards as a `ray.data.Dataset` of the same sample dicts (read with
+    `ray.data.read_webdataset`, decoded in parallel by Ray).
+
+    Arrays become one tensor column each, so Arrow stores them natively: the array
+    named like its member stays as it is ("ids", "depth", "flow"), others are
+    prefixed ("traj_positions", "traj_orientations", ...).
+    """
+    import ray.data
+
+    arrays = tuple(arrays)
+    members = ["mp4", "json", "txt", *(f"{a}.npz" for a in arrays)]
+
+    def to_sample(row: dict) -> dict:
+        sample = decode_sample({ext: row[ext] for ext in members}, video=decode, arrays=arrays)
+        for stem in arrays:
+            for name, array in sample.pop(stem).items():
+                sample[name if name == stem else f"{stem}_{name}"] = array
+        return {"__key__": row["__key__"], **sample}
+
+    ds = ray.data.read_webdataset(_urls(urls), decoder=None, suffixes=members)
+    return ds.map(to_sample)

@@ -1,0 +1,55 @@
+"""Export to formats other tools read without webdataset.
+
+"mp4-folder": OUT/KEY.mp4 (the shard's bytes, not re-encoded) plus OUT/metadata.jsonl with a
+`file_name` column, which Hugging Face `datasets` loads as a videofolder:
+`load_dataset("videofolder", data_dir=OUT)`.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from shards import storage
+from shards.manifest import list_shards
+from shards.reader import iter_samples
+from shards.sample import json_bytes
+
+FORMATS = ("mp4-folder",)
+
+
+def metadata_row(key: str, meta: dict, text: str) -> dict:
+    """One flat metadata.jsonl row: the same columns for every clip, so a table loader can type them."""
+    return {
+        "file_name": f"{key}.mp4",
+        "key": key,
+        "text": text,
+        "captions": meta["captions"]["short"],
+        "family": meta["family"],
+        "seed": meta["seed"],
+        "fps": meta["fps"],
+        "num_frames": meta["num_frames"],
+        "width": meta["width"],
+        "height": meta["height"],
+        "num_objects": len(meta["scene"].get("objects", ())),
+        "num_events": len(meta["events"]),
+        "event_kinds": sorted({e["kind"] for e in meta["events"]}),
+    }
+
+
+def export(dataset_dir: str, out: str, to: str = "mp4-folder", *, on_clip: Callable[[str], None] | None = None) -> int:
+    """Write the dataset in format `to` under `out`; returns the number of clips."""
+    if to not in FORMATS:
+        raise ValueError(f"export format {to!r} is not one of {FORMATS}")
+    fs, root = storage.filesystem(out)
+    fs.makedirs(root, exist_ok=True)
+    rows = []
+    for url in list_shards(dataset_dir):
+        for raw in iter_samples(url):
+            key = raw["__key__"]
+            with fs.open(f"{root}/{key}.mp4", "wb") as f:
+                f.write(raw["mp4"])
+            rows.append(metadata_row(key, json.loads(raw["json"]), raw["txt"].decode("utf-8")))
+            if on_clip:
+                on_clip(key)
+    storage.write_atomic(storage.join(out, "metadata.jsonl"), b"".join(json_bytes(r) + b"\n" for r in rows))
+    return len(rows)

@@ -1,0 +1,82 @@
+"""A dataset's index files: manifest.json (the truth) and index.wids.json (for wids readers).
+
+Shard URLs inside both are relative to the dataset directory, so a dataset can be copied
+or synced to a bucket as it is.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Mapping
+
+from shards import storage
+from shards.sample import json_bytes
+
+FORMAT = "simreel-dataset-v1"
+MANIFEST = "manifest.json"
+WIDS_INDEX = "index.wids.json"
+
+
+class DatasetError(ValueError):
+    """A dataset directory that cannot be read as one (missing or malformed index)."""
+
+
+def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_hash: str, stats: Iterable[Mapping]) -> dict:
+    """The manifest value from the finished shards' stats (in shard order)."""
+    stats = sorted(stats, key=lambda s: s["shard"])
+    seconds: Counter = Counter()
+    rejections: Counter = Counter()
+    for s in stats:
+        seconds.update(s.get("seconds", {}))
+        rejections.update(s.get("rejections", {}))
+    return {
+        "format": FORMAT,
+        "name": name,
+        "generator": dict(generator),
+        "config": dict(config),
+        "config_hash": config_hash,
+        "shards": [
+            {k: s[k] for k in ("shard", "tar", "count", "bytes", "sha256", "first_key", "last_key")} for s in stats
+        ],
+        "totals": {
+            "shards": len(stats),
+            "samples": sum(s["count"] for s in stats),
+            "bytes": sum(s["bytes"] for s in stats),
+            "seconds": dict(sorted(seconds.items())),
+            "rejections": dict(sorted(rejections.items())),
+        },
+    }
+
+
+def wids_index(manifest: Mapping) -> dict:
+    """The wids shard index ("wids-shard-index-v1"): relative URLs, sample counts, sizes."""
+    return {
+        "__kind__": "wids-shard-index-v1",
+        "wids_version": 1,
+        "name": manifest["name"],
+        "shardlist": [{"url": s["tar"], "nsamples": s["count"], "filesize": s["bytes"]} for s in manifest["shards"]],
+    }
+
+
+def write_manifest(dataset_dir: str, manifest: Mapping) -> None:
+    """Write manifest.json and index.wids.json (atomically each)."""
+    storage.write_atomic(storage.join(dataset_dir, MANIFEST), json_bytes(manifest))
+    storage.write_atomic(storage.join(dataset_dir, WIDS_INDEX), json_bytes(wids_index(manifest)))
+
+
+def read_manifest(dataset_dir: str) -> dict:
+    url = storage.join(dataset_dir, MANIFEST)
+    try:
+        manifest = storage.read_json(url)
+    except FileNotFoundError:
+        raise DatasetError(f"{url} does not exist: is {dataset_dir} a finished simreel dataset? "
+                           "(`simreel generate` writes it when every shard is done)") from None
+    except ValueError as e:
+        raise DatasetError(f"{url} is not valid JSON ({e}); rerun `simreel generate` to rewrite it") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise DatasetError(f"{url} is not a {FORMAT} manifest")
+    return manifest
+
+
+def list_shards(dataset_dir: str) -> list[str]:
+    """URLs of every shard of a dataset, in order, from its manifest.json."""
+    return [storage.join(dataset_dir, s["tar"]) for s in read_manifest(dataset_dir)["shards"]]

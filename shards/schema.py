@@ -1,0 +1,93 @@
+"""The sample schema: which tar members a sample has and what its KEY.json holds.
+
+One table is the truth for the writer (what it must be given), `simreel validate`
+(what it checks) and the dataset card and README (what they document).
+"""
+from __future__ import annotations
+
+import re
+
+KEY_DIGITS = 8
+KEY_PATTERN = re.compile(r"^[0-9A-Za-z_-]+$")
+
+REQUIRED_MEMBERS = ("mp4", "json", "txt", "traj.npz")
+OPTIONAL_MEMBERS = ("depth.npz", "ids.npz", "flow.npz")
+
+MEMBERS = {
+    "mp4": "the clip: H.264 in MP4, yuv420p at the configured crf, or libx264rgb crf 0 (exact pixels) when lossless",
+    "json": "metadata, the fields below",
+    "txt": "the short caption in the first configured language, UTF-8, for tools that expect one",
+    "traj.npz": "per-frame object state: positions [T,N,3] m, orientations [T,N,4] xyzw, "
+    "linear_velocities [T,N,3] m/s, angular_velocities [T,N,3] rad/s; N follows scene.objects",
+    "depth.npz": "`depth` float32 [T,H,W], metres along the optical axis (when asked for)",
+    "ids.npz": "`ids` uint8 [T,H,W], 0 = background/floor/statics, object k = k+1 (when asked for)",
+    "flow.npz": "`flow` float32 [T,H,W,2], forward optical flow (du, dv) in pixels (when asked for)",
+}
+
+# field -> (JSON type, description). Every field is required.
+FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "key": (str, "the sample key: its global index, zero-padded; no dots"),
+    "index": (int, "global sample index; sample i lives in shard i // samples_per_shard"),
+    "seed": (int, "the sample's seed, derived from (dataset seed, index) alone"),
+    "family": (str, "scene family"),
+    "fps": (int, "frames per second"),
+    "num_frames": (int, "frame count T"),
+    "width": (int, "frame width W, even"),
+    "height": (int, "frame height H, even"),
+    "video": (dict, "how KEY.mp4 was encoded: codec, encoder, pix_fmt, crf, preset"),
+    "modalities": (list, "what was rendered; rgb always, depth/ids/flow have their own .npz member"),
+    "captions": (dict, "all caption kinds and languages: short, dense, events, qa per language, and the claims"),
+    "scene": (dict, "the scene spec: objects, statics, camera rig, light, floor, physics"),
+    "events": (list, "physical events, each {kind, frame, time_s, subjects, value}"),
+    "camera": (dict, "K: 3x3 intrinsics; poses: [T,4,4] camera-to-world, OpenGL axes (x right, y up, looks -z)"),
+    "rejections": (list, "scenes sampled and thrown away before this one, each {seed, reason, detail}"),
+    "generator": (dict, "name and version of the software that made the sample"),
+    "config_hash": (str, "sha256 (16 hex) of the dataset config that made it"),
+}
+
+
+def check_key(key: str) -> None:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise ValueError(f"sample key {key!r} must be letters, digits, '_' or '-' (no dots, no slashes)")
+
+
+def meta_problems(meta: object) -> list[str]:
+    """What is wrong with a KEY.json value (empty list when it conforms)."""
+    if not isinstance(meta, dict):
+        return [f"json is a {type(meta).__name__}, not an object"]
+    problems = []
+    for name, (kind, _) in FIELDS.items():
+        if name not in meta:
+            problems.append(f"json lacks field {name!r}")
+        elif not isinstance(meta[name], kind) or (kind is int and isinstance(meta[name], bool)):
+            problems.append(f"json field {name!r} is {type(meta[name]).__name__}, not {kind.__name__}")
+    if problems:
+        return problems
+    for name in ("fps", "num_frames", "width", "height"):
+        if meta[name] <= 0:
+            problems.append(f"json field {name!r} is {meta[name]}, must be positive")
+    short = meta["captions"].get("short")
+    if not isinstance(short, dict) or not short or not all(isinstance(v, str) and v for v in short.values()):
+        problems.append("json captions.short must map each language to a non-empty sentence")
+    poses = meta["camera"].get("poses")
+    if not isinstance(poses, list) or len(poses) != meta["num_frames"]:
+        problems.append(f"json camera.poses must list one 4x4 pose per frame ({meta['num_frames']})")
+    if not isinstance(meta["camera"].get("K"), list):
+        problems.append("json camera.K (3x3 intrinsics) is missing")
+    for e in meta["events"]:
+        if not isinstance(e, dict) or not {"kind", "frame", "subjects"} <= e.keys():
+            problems.append(f"json event {e!r} lacks kind/frame/subjects")
+            break
+    if "rgb" not in meta["modalities"]:
+        problems.append("json modalities must include 'rgb'")
+    return problems
+
+
+def markdown() -> str:
+    """The schema as Markdown tables (README and dataset card)."""
+    lines = ["| member | content |", "| --- | --- |"]
+    lines += [f"| `KEY.{ext}` | {text} |" for ext, text in MEMBERS.items()]
+    lines += ["", "`KEY.json` fields:", "", "| field | type | content |", "| --- | --- | --- |"]
+    type_names = {str: "string", int: "integer", dict: "object", list: "array"}
+    lines += [f"| `{name}` | {type_names[kind]} | {text} |" for name, (kind, text) in FIELDS.items()]
+    return "\n".join(lines)

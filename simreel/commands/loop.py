@@ -1,0 +1,31 @@
+"""`simreel loop CONFIG --out OUT`: generate -> train -> sample -> evaluate -> report."""
+from __future__ import annotations
+
+from simreel.cli import UserError
+
+HELP = "Close the loop: generate data, train the model, sample it, judge it, write the report (resumable)."
+
+
+def add_arguments(parser) -> None:
+    from simreel.loop import STAGES
+
+    parser.add_argument("config", help="loop config YAML (e.g. configs/demo.yaml)")
+    parser.add_argument("--out", required=True, help="output directory; rerunning resumes at the first unfinished stage")
+    parser.add_argument("--until", choices=STAGES, help="stop after this stage")
+    parser.add_argument("--redo", nargs="+", choices=STAGES, default=(), help="run these stages even if up to date")
+    parser.add_argument("--address", help="Ray cluster address for generate (default: RAY_ADDRESS or in-process)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="override config fields, dotted for nesting: train.steps=200 splits.train=64")
+
+
+def run(args) -> int:
+    from simreel.loop import LoopConfig, LoopError, run as run_loop
+
+    try:
+        cfg = LoopConfig.load(args.config, args.overrides)
+        stamps = run_loop(cfg, args.out, until=args.until, redo=tuple(args.redo), address=args.address)
+    except LoopError as e:
+        raise UserError(str(e)) from None
+    if "report" in stamps:
+        print(f"{args.out}/report/index.html")
+    return 0

@@ -1,0 +1,407 @@
+"""The factory run: plan a dataset from its config, make its shards on Ray, index it.
+
+- The plan is the config alone: shard s holds samples [s*n, (s+1)*n); sample i's seed,
+  family and clip format derive from (dataset seed, i) and nothing else.
+- One Ray task per shard, run by `ShardWorker` actors (one per worker slot), each
+  keeping its renderer (one EGL context) for every shard it makes. Which worker makes a
+  shard, and when, changes no byte of it.
+- A shard is finished when its stats JSON matches its tar; a re-run verifies and skips
+  finished shards and makes the rest. A worker process that dies mid-shard is restarted
+  by Ray and the shard is made again from its start: a retry, never lost or doubled data.
+- When every shard is finished the driver writes manifest.json, index.wids.json, a
+  preview and the dataset card README.md.
+
+This module is the glue that turns Scene + Frames + Captions into a plain `shards.Sample`;
+`shards` never sees physics.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import os
+import resource
+import socket
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import ray
+import yaml
+
+import captioning
+import scenes
+import shards
+from shards import storage
+from shards.card import render_card
+from shards.preview import write_preview
+from shards.schema import KEY_DIGITS
+from shards.summary import merge, summarize
+from shards.writer import TMP_SUFFIX
+from simreel.config import CAPTION_KINDS, ConfigError, DatasetConfig, from_dict
+
+WORKER_ENV = {"PYOPENGL_PLATFORM": "egl", "LP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+"""One core per worker: Mesa's llvmpipe would otherwise start a thread per core in every worker."""
+
+MAX_TASK_RETRIES = 3
+
+
+class JobFailed(RuntimeError):
+    """Some shards could not be made; the others are finished and a re-run resumes."""
+
+
+def generator() -> dict:
+    try:
+        version = importlib.metadata.version("simreel")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return {"name": "simreel", "version": version}
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    index: int
+    key: str
+    seed: int
+    family: str
+    clip: scenes.ClipFormat
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    index: int
+    name: str
+    start: int  # first sample index
+    stop: int  # one past the last
+
+
+def sample_plan(config: DatasetConfig, index: int) -> SamplePlan:
+    """Everything about sample `index` that is decided before simulating, from (config, index) alone."""
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
+    seed = int(rng.integers(2**62))
+    names = [f for f, _ in config.families]
+    weights = np.array([w for _, w in config.families])
+    family = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    width, height = config.resolutions[int(rng.integers(len(config.resolutions)))]
+    fps = config.fps[int(rng.integers(len(config.fps)))]
+    clip = scenes.ClipFormat(fps=fps, duration_s=config.duration_s.draw(rng), width=width, height=height)
+    return SamplePlan(index, f"{index:0{KEY_DIGITS}d}", seed, family, clip)
+
+
+def plan(config: DatasetConfig) -> list[ShardPlan]:
+    n = config.samples_per_shard
+    return [
+        ShardPlan(s, f"shard-{s:06d}", s * n, min((s + 1) * n, config.num_samples)) for s in range(config.num_shards)
+    ]
+
+
+# ---------------------------------------------------------------- one sample, one shard
+
+
+def make_sample(p: SamplePlan, config: DatasetConfig, renderer, seconds: Counter) -> tuple[shards.Sample, tuple]:
+    """Simulate, render and caption one planned sample; returns it and the scenes rejected on the way."""
+    t0 = time.perf_counter()
+    scene = scenes.make(p.family, p.seed, p.clip)
+    t1 = time.perf_counter()
+    frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
+    t2 = time.perf_counter()
+    captions = captioning.describe(scene.spec, scene.trajectory, languages=config.languages,
+                                   qa="qa" in config.caption_kinds)  # questions cost two extra simulations
+    t3 = time.perf_counter()
+    seconds.update({"scene": t1 - t0, "render": t2 - t1, "caption": t3 - t2})
+
+    traj = scene.trajectory
+    caption_dict = {k: v for k, v in captions.to_dict().items() if k not in CAPTION_KINDS or k in config.caption_kinds}
+    meta = {
+        "key": p.key,
+        "index": p.index,
+        "seed": p.seed,
+        "family": p.family,
+        "modalities": list(config.modalities),
+        "captions": caption_dict,
+        "scene": scene.spec.to_dict(),
+        "events": [e.to_dict() for e in traj.events],
+        "camera": {"K": frames.K, "poses": frames.poses},
+        "rejections": [dataclasses.asdict(r) for r in scene.rejections],
+        "generator": generator(),
+        "config_hash": config.hash,
+    }
+    arrays = {"traj": {
+        "positions": traj.positions,
+        "orientations": traj.orientations,
+        "linear_velocities": traj.linear_velocities,
+        "angular_velocities": traj.angular_velocities,
+    }}
+    for modality in ("depth", "ids", "flow"):
+        if modality in config.modalities:
+            arrays[modality] = {modality: getattr(frames, modality)}
+    text = captions.short[config.languages[0]]
+    return shards.Sample(p.key, frames.rgb, p.clip.fps, meta, text, arrays), scene.rejections
+
+
+def worker_info() -> dict:
+    """Who made a shard: node, host, process, and the process's peak memory so far."""
+    node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return {"node_id": node, "host": socket.gethostname(), "pid": os.getpid(), "peak_rss_mb": round(peak_mb, 1)}
+
+
+def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer,
+               report: Callable[[int, bool], None] = lambda n, made: None) -> dict:
+    """Make one shard (or verify it is already finished); returns its stats.
+
+    `report(clips_done, made)` is called as clips complete (made=False for a verified, skipped shard).
+    """
+    done = shards.finished_stats(out, shard.name)
+    if done is not None and done.get("config_hash") == config.hash:
+        report(done["count"], False)
+        return {**done, "skipped": True}
+    report(0, True)
+    seconds: Counter = Counter()
+    rejections: Counter = Counter()
+    summaries = []
+    started_at, t0 = time.time(), time.perf_counter()
+    with shards.ShardWriter(out, shard.name, config.codec) as writer:
+        for n, index in enumerate(range(shard.start, shard.stop), 1):
+            sample, rejected = make_sample(sample_plan(config, index), config, renderer, seconds)
+            writer.write(sample)
+            rejections.update(r.reason for r in rejected)
+            summaries.append(summarize(sample.meta))
+            report(n, True)
+        stats = writer.commit({
+            "config_hash": config.hash,
+            "seconds": dict(seconds),
+            "rejections": dict(sorted(rejections.items())),
+            "summary": merge(summaries),
+            "worker": worker_info(),
+            "started_at": started_at,
+            "wall_seconds": time.perf_counter() - t0,
+        })
+    return {**stats, "skipped": False}
+
+
+# ---------------------------------------------------------------- Ray actors
+
+
+class ShardWorker:
+    """One per worker slot: keeps one renderer (one EGL context) for every shard it makes."""
+
+    def __init__(self, config: DatasetConfig, out: str):
+        for k, v in WORKER_ENV.items():
+            os.environ.setdefault(k, v)
+        import render
+
+        self.config, self.out = config, out
+        self.renderer = render.Renderer(config.render_quality)
+
+    def info(self) -> dict:
+        return worker_info()
+
+    def make_shard(self, shard: ShardPlan, board=None) -> dict:
+        """`board`: a ProgressBoard actor to tell as clips complete (a method argument, not a constructor
+        one: Ray cannot restart an actor whose constructor arguments live in the object store)."""
+        def report(n: int, made: bool):
+            if board is not None:
+                board.report.remote(shard.index, n, made)
+
+        return make_shard(shard, self.config, self.out, self.renderer, report)
+
+
+class ProgressBoard:
+    """Clips done per shard, as workers report them (a retried shard starts again from 0)."""
+
+    def __init__(self):
+        self.done: dict[int, tuple[int, bool]] = {}
+
+    def report(self, shard: int, n: int, made: bool) -> None:
+        self.done[shard] = (n, made)
+
+    def totals(self) -> tuple[int, int]:
+        """(clips done, of which made by this run)."""
+        return sum(n for n, _ in self.done.values()), sum(n for n, made in self.done.values() if made)
+
+
+RemoteShardWorker = ray.remote(num_cpus=1, max_restarts=MAX_TASK_RETRIES, max_task_retries=MAX_TASK_RETRIES)(ShardWorker)
+RemoteProgressBoard = ray.remote(num_cpus=0)(ProgressBoard)
+
+
+# ---------------------------------------------------------------- progress display
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+class ProgressDisplay:
+    """A live tqdm bar on a terminal; otherwise a plain line every `every` seconds (logs, CI, `ray job`)."""
+
+    def __init__(self, total: int, *, stream=None, tty: bool | None = None, every: float = 10.0):
+        self.stream = stream or sys.stderr
+        self.total, self.every = total, every
+        self.t0 = self.last = time.monotonic()
+        tty = self.stream.isatty() if tty is None else tty
+        self.bar = None
+        if tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="clip", file=self.stream, dynamic_ncols=True, desc="generate")
+
+    def line(self, done: int, made: int) -> str:
+        elapsed = time.monotonic() - self.t0
+        rate = made / elapsed if elapsed > 0 else 0.0
+        eta = _duration((self.total - done) / rate) if rate > 0 else "?"
+        return f"[simreel generate] {done}/{self.total} clips ({100 * done / max(self.total, 1):.0f}%), " \
+               f"{rate:.2f} clips/s, elapsed {_duration(elapsed)}, ETA {eta}"
+
+    def update(self, done: int, made: int, *, force: bool = False) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            print(self.line(done, made), file=self.stream, flush=True)
+
+    def close(self, done: int, made: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            self.bar.close()
+        else:
+            self.update(done, made, force=True)
+
+
+# ---------------------------------------------------------------- the driver
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out: str
+    manifest: dict
+    made: int  # shards made by this run
+    skipped: int  # shards already finished and verified
+    workers: int
+    seconds: float
+
+
+def prepare_output(out: str, config: DatasetConfig) -> None:
+    """Record the config in `out`/config.yaml, or refuse if `out` holds a dataset of another config."""
+    url = storage.join(out, "config.yaml")
+    recorded = {k: v for k, v in config.to_dict().items() if k != "out"}
+    if storage.exists(url):
+        try:
+            previous = from_dict(yaml.safe_load(storage.read_bytes(url)) or {})
+        except (ConfigError, yaml.YAMLError) as e:
+            raise ConfigError(f"{url} is not a readable config ({e}); move it away or use a new --out") from None
+        if previous.hash != config.hash:
+            raise ConfigError(
+                f"{out} holds a dataset made from a different config (hash {previous.hash}, this one {config.hash}); "
+                f"use a new --out, or resume it with its own config: simreel generate {url} --out {out}")
+    storage.write_atomic(url, yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True).encode())
+
+
+def connect(address: str | None) -> bool:
+    """Join `address` (or RAY_ADDRESS), else start Ray in-process; True if this call started it."""
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address)
+    else:
+        ray.init(include_dashboard=False)
+    return True
+
+
+def generate(config: DatasetConfig, out: str | None = None, *, workers: int | None = None,
+             address: str | None = None, progress_stream=None, progress_tty: bool | None = None,
+             progress_every: float = 10.0) -> RunResult:
+    """Make (or finish) the dataset of `config` in `out` (a path or fsspec URL)."""
+    out = out or config.out
+    if not out:
+        raise ConfigError("out: no output location; pass --out DIR or set `out:` in the config")
+    prepare_output(out, config)
+    shard_plans = plan(config)
+    started = connect(address)
+    t0 = time.monotonic()
+    board = None
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        n_workers = max(1, min(workers or cpus, cpus, len(shard_plans)))
+        board = RemoteProgressBoard.remote()
+        display = ProgressDisplay(config.num_samples, stream=progress_stream, tty=progress_tty, every=progress_every)
+        stats, failures = _run_shards(shard_plans, config, out, n_workers, board, display)
+        display.close(*ray.get(board.totals.remote()))
+    finally:
+        if board is not None:
+            ray.kill(board)
+        if started:
+            ray.shutdown()
+    if failures:
+        lines = "\n  ".join(f"{name}: {why}" for name, why in failures)
+        raise JobFailed(f"{len(failures)} of {len(shard_plans)} shards failed (the others are finished; rerun the "
+                        f"same command to retry just these):\n  {lines}")
+    manifest = finish(out, config, stats)
+    skipped = sum(1 for s in stats if s["skipped"])
+    return RunResult(out, manifest, len(stats) - skipped, skipped, n_workers, time.monotonic() - t0)
+
+
+def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Keep every worker busy with one shard at a time until all are done or failed."""
+    def new_worker():
+        return RemoteShardWorker.options(scheduling_strategy="SPREAD").remote(config, out)
+
+    todo = deque(shard_plans)
+    idle = [new_worker() for _ in range(n_workers)]
+    running: dict = {}
+    stats, failures = [], []
+    try:
+        while todo or running:
+            while idle and todo:
+                worker, shard = idle.pop(), todo.popleft()
+                running[worker.make_shard.remote(shard, board)] = (worker, shard)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            for ref in ready:
+                worker, shard = running.pop(ref)
+                try:
+                    stats.append(ray.get(ref))
+                except ray.exceptions.RayActorError as e:
+                    failures.append((shard.name, f"its worker died {MAX_TASK_RETRIES + 1} times ({e.__class__.__name__})"))
+                    worker = new_worker()
+                except ray.exceptions.RayTaskError as e:
+                    cause = e.cause if e.cause is not None else e
+                    failures.append((shard.name, f"{type(cause).__name__}: {cause}"))
+                idle.append(worker)
+            display.update(*ray.get(board.totals.remote()))
+    finally:
+        for worker in idle + [w for w, _ in running.values()]:
+            ray.kill(worker)
+    return stats, failures
+
+
+def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:
+    """Index a dataset whose shards are all finished: manifest, wids index, preview, card; drop stray temporaries."""
+    by_name = {s["shard"]: s for s in stats}
+    missing = [p.name for p in plan(config) if p.name not in by_name]
+    if missing:
+        raise JobFailed(f"shards {missing} have no stats; rerun to make them")
+    recorded = {k: v for k, v in config.to_dict().items() if k != "out"}
+    manifest = shards.build_manifest(name=config.name, generator=generator(), config=recorded,
+                                     config_hash=config.hash, stats=stats)
+    if manifest["totals"]["samples"] != config.num_samples:
+        raise JobFailed(f"shards hold {manifest['totals']['samples']} samples, the config asks for {config.num_samples}")
+    shards.write_manifest(out, manifest)
+    write_preview(out)
+    card = render_card(manifest, merge(s["summary"] for s in stats), languages=list(config.languages),
+                       license=config.license)
+    storage.write_atomic(storage.join(out, "README.md"), card.encode("utf-8"))
+    fs, root = storage.filesystem(out)
+    for path in fs.ls(root, detail=False):
+        if path.endswith(TMP_SUFFIX):
+            fs.rm(path)
+    return manifest

@@ -1,0 +1,261 @@
+"""The loop's report: one static HTML page (OUT/report/index.html) and metrics.json.
+
+Self-contained and relative: videos (H.264 yuv420p mp4, even sizes, so browsers play
+them), charts (matplotlib PNGs) and the page sit in one folder that can be copied or
+served as it is. A small script marks each video once it has loaded a frame and the
+page once every video and image has, which is what the browser test waits for.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shards.video import VideoCodec, encode_video
+
+DISPLAY = 192  # videos are upscaled (nearest) to about this height so 32-px clips are visible
+CODEC = VideoCodec("h264", crf=18, preset="medium")
+
+
+@dataclass(frozen=True, eq=False)
+class Shown:
+    """A clip to show: one or more videos of equal frame count side by side, with words."""
+
+    videos: tuple[np.ndarray, ...]  # each uint8 [T, H, W, 3]
+    caption: str
+    labels: tuple[str, ...] = ()  # one per video, drawn under the player
+    fps: int = 8
+
+
+@dataclass(frozen=True, eq=False)
+class ReportInputs:
+    title: str
+    metrics: dict
+    gallery: list[Shown]  # dataset clips
+    pairs: list[Shown]  # real | generated for one caption
+    continuations: list[Shown]  # real | model | baselines from the first k frames
+    dataset_stats: dict[str, dict[str, int]]  # chart title -> {value: count}
+    training_log: list[dict]  # the trainer's JSON lines
+    configs: dict[str, str]  # name -> YAML text
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+
+def upscale(video: np.ndarray, height: int = DISPLAY) -> np.ndarray:
+    """Nearest-neighbour upscale by an integer factor, padded to even sizes."""
+    f = max(1, round(height / video.shape[1]))
+    v = video.repeat(f, axis=1).repeat(f, axis=2)
+    pad_h, pad_w = v.shape[1] % 2, v.shape[2] % 2
+    return np.pad(v, ((0, 0), (0, pad_h), (0, pad_w), (0, 0))) if pad_h or pad_w else v
+
+
+def side_by_side(videos: tuple[np.ndarray, ...], gap: int = 4) -> np.ndarray:
+    """Videos of equal length, upscaled to one height, joined left to right with a white gap."""
+    ups = [upscale(v) for v in videos]
+    height = max(u.shape[1] for u in ups)
+    T = len(ups[0])
+    parts = []
+    for i, u in enumerate(ups):
+        if len(u) != T:
+            raise ValueError(f"videos shown side by side need equal frame counts, got {len(u)} and {T}")
+        parts.append(np.pad(u, ((0, 0), (0, height - u.shape[1]), (0, 0), (0, 0))))
+        if i < len(ups) - 1:
+            parts.append(np.full((T, height, gap, 3), 255, np.uint8))
+    return np.concatenate(parts, axis=2)
+
+
+def _video(path: Path, shown: Shown) -> str:
+    path.write_bytes(encode_video(side_by_side(shown.videos), shown.fps, CODEC))
+    labels = "".join(f"<span>{html.escape(lab)}</span>" for lab in shown.labels)
+    return (f'<figure><video src="{path.parent.name}/{path.name}" autoplay muted loop playsinline preload="auto">'
+            f"</video><div class=labels>{labels}</div><figcaption>{html.escape(shown.caption)}</figcaption></figure>")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "–" if not math.isfinite(v) else f"{v:.3f}"
+    return html.escape(str(v))
+
+
+def table(rows: dict[str, dict], columns: list[str] | None = None, caption: str = "") -> str:
+    columns = columns or sorted({c for r in rows.values() for c in r})
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in columns) + "</tr>"
+        for name, r in rows.items()
+    )
+    return f"<table><caption>{html.escape(caption)}</caption><tr><th></th>{head}</tr>{body}</table>"
+
+
+def _chart(path: Path, draw) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 2.8), dpi=100)
+    draw(ax)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return f'<img class=chart src="{path.parent.name}/{path.name}" alt="{html.escape(path.stem)}">'
+
+
+def _bars(title: str, counts: dict[str, int]):
+    def draw(ax):
+        keys = sorted(counts, key=lambda k: (not k.lstrip("-").isdigit(), int(k) if k.lstrip("-").isdigit() else 0, k))
+        ax.bar(range(len(keys)), [counts[k] for k in keys], color="#4a7bd0")
+        ax.set_xticks(range(len(keys)), keys, rotation=45 if len(keys) > 6 else 0, ha="right" if len(keys) > 6 else "center", fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("clips", fontsize=8)
+    return draw
+
+
+def _curve(log: list[dict]):
+    def draw(ax):
+        steps = [r["step"] for r in log if "loss" in r]
+        ax.plot(steps, [r["loss"] for r in log if "loss" in r], lw=1, label="train loss")
+        held = [r for r in log if "heldout" in r]
+        if held:
+            ax.plot([r["step"] for r in held], [r["heldout"] for r in held], "o-", ms=3, label="held-out loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_title("training curve", fontsize=9)
+        ax.legend(fontsize=7)
+    return draw
+
+
+def _error_curves(curves: dict[str, dict[str, list[float]]]):
+    def draw(ax):
+        for method, ys in curves.get("position", {}).items():
+            if ys:
+                ax.plot(range(1, len(ys) + 1), ys, marker="o", ms=3, label=method)
+        ax.set_xlabel("frames after the given ones", fontsize=8)
+        ax.set_ylabel("position error (frame widths)", fontsize=8)
+        ax.set_title("dynamics: tracked position error", fontsize=9)
+        ax.legend(fontsize=7)
+    return draw
+
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
+h2{margin-top:2em;border-bottom:1px solid #ccc}
+.grid{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0;width:min-content}
+figcaption{font-size:12px;min-width:180px}
+.labels{display:flex;justify-content:space-around;font-size:11px;color:#666}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+caption{text-align:left;font-weight:bold;padding:4px 0}
+pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:12px}
+.note{color:#555;font-size:13px;max-width:900px}
+"""
+
+READY = """
+<script>
+(function () {
+  const media = Array.from(document.querySelectorAll('video'));
+  const images = Array.from(document.querySelectorAll('img'));
+  function check() {
+    const videos = media.filter(v => v.dataset.loaded === '1').length;
+    const imgs = images.filter(i => i.complete && i.naturalWidth > 0).length;
+    const errors = media.filter(v => v.dataset.error).length + images.filter(i => i.complete && i.naturalWidth === 0).length;
+    const root = document.documentElement.dataset;
+    root.videos = videos; root.images = imgs; root.errors = errors;
+    if (videos + imgs + errors === media.length + images.length) root.ready = '1';
+  }
+  media.forEach(v => {
+    const done = () => { v.dataset.loaded = '1'; check(); };
+    if (v.readyState >= 2) done(); else v.addEventListener('loadeddata', done);
+    v.addEventListener('error', () => { v.dataset.error = '1'; check(); });
+  });
+  images.forEach(i => i.complete ? check() : (i.addEventListener('load', check), i.addEventListener('error', check)));
+  check();
+})();
+</script>
+"""
+
+
+def write(out: Path, inputs: ReportInputs) -> Path:
+    """Write OUT/report/{index.html, metrics.json, media/, charts/}; returns index.html's path."""
+    out = Path(out)
+    media, charts = out / "media", out / "charts"
+    media.mkdir(parents=True, exist_ok=True)
+    charts.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(plain(inputs.metrics), indent=2, sort_keys=True, allow_nan=False))
+    m = inputs.metrics
+    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(inputs.title)}</title>",
+             f"<style>{STYLE}</style></head><body><h1>{html.escape(inputs.title)}</h1>"]
+    if inputs.timings:
+        parts.append(table({k: {"seconds": v} for k, v in inputs.timings.items()}, ["seconds"], "wall time per stage"))
+
+    parts.append("<h2 id=gallery>Dataset clips</h2><div class='grid gallery'>")
+    parts += [_video(media / f"clip{i:03d}.mp4", s) for i, s in enumerate(inputs.gallery)]
+    parts.append("</div><h2 id=charts>Dataset statistics</h2><div class='grid charts'>")
+    parts += [_chart(charts / f"stat{i:02d}.png", _bars(t, c)) for i, (t, c) in enumerate(inputs.dataset_stats.items())]
+    parts.append("</div>")
+
+    parts.append("<h2 id=training>Training</h2>")
+    if inputs.training_log:
+        parts.append(_chart(charts / "training.png", _curve(inputs.training_log)))
+
+    parts.append("<h2 id=generated>Generated beside real, same caption</h2><div class='grid pairs'>")
+    parts += [_video(media / f"pair{i:03d}.mp4", s) for i, s in enumerate(inputs.pairs)]
+    parts.append("</div>")
+
+    parts.append("<h2 id=evaluation>Evaluation</h2>")
+    parts.append(_EVAL_NOTE)
+    if "probe" in m:
+        parts.append(table(m["probe"], ["accuracy", "chance"], "probe on held-out real clips (the judge's ceiling)"))
+    if "faithfulness" in m:
+        parts.append(table(m["faithfulness"], ["generated", "ceiling", "floor", "n"],
+                           "caption faithfulness per attribute the prompt states"))
+    if "plausibility" in m:
+        parts.append(table(m["plausibility"], None, "physical plausibility from tracked pixels"))
+    if "dynamics" in m:
+        parts.append(table(m["dynamics"], None, "dynamics: continuing the first frames of held-out clips"))
+        if m.get("dynamics_curves"):
+            parts.append(_chart(charts / "dynamics.png", _error_curves(m["dynamics_curves"])))
+    if "probe_frechet" in m:
+        parts.append(table({"probe Fréchet distance": m["probe_frechet"]}, None,
+                           "probe Fréchet distance (probe features, not I3D: not comparable with FVD)"))
+    if inputs.continuations:
+        parts.append("<h3>Continuations</h3><div class='grid continuations'>")
+        parts += [_video(media / f"cont{i:03d}.mp4", s) for i, s in enumerate(inputs.continuations)]
+        parts.append("</div>")
+
+    parts.append("<h2 id=configs>Configs used</h2>")
+    parts += [f"<h3>{html.escape(k)}</h3><pre>{html.escape(v)}</pre>" for k, v in inputs.configs.items()]
+    parts.append(READY + "</body></html>")
+    index = out / "index.html"
+    index.write_text("\n".join(parts), encoding="utf-8")
+    return index
+
+
+_EVAL_NOTE = """<p class=note>The judge is trained here on factory clips whose truth is known. <b>ceiling</b>:
+the probe reading the real clip of each caption; <b>floor</b>: the probe reading videos generated for
+other (shuffled) captions, scored against this caption; <b>chance</b>: the best constant guess.
+Plausibility columns other than generated/real are clips made implausible on purpose, to show the
+statistics can tell. Positions are in frame widths; IoU columns marked normalised are divided by the
+overlap of two real takes of the same scene with a tiny perturbation.</p>"""
+
+
+def plain(v):
+    """Metrics as strict JSON values: numpy scalars to Python, NaN and infinities to null."""
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [plain(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def count(values) -> dict[str, int]:
+    return {str(k): v for k, v in Counter(values).items()}

@@ -1,0 +1,193 @@
+"""The DiT, text encoder, flow objective and sampler on tensors (no dataset needed)."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from trainer import flow
+from trainer.config import ConfigError, load_config
+from trainer.model import TextToVideo, build_dit, patchify, unpatchify
+from trainer.text import FrozenEncoder, TextEncoder, Tokenizer, words
+
+CAPTIONS = ["a red cube falls onto the floor", "a blue ball rolls left", "two green cylinders collide"]
+
+
+def make_model(attention="full", patch=(2, 4, 4), seed=0, randomize=True) -> TextToVideo:
+    """A tiny model; `randomize` also fills the zero-initialised layers so outputs depend on inputs."""
+    torch.manual_seed(seed)
+    text = TextEncoder(Tokenizer.build(CAPTIONS), width=32, depth=1, heads=2, length=16)
+    model = TextToVideo(text, build_dit("tiny", width=32, heads=2, patch=patch, attention=attention, context_dim=32))
+    if randomize:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+    return model.eval()
+
+
+def videos(b=2, t=8, h=16, w=16, seed=1):
+    return torch.rand((b, 3, t, h, w), generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_patchify_roundtrip():
+    x = videos(2, 8, 16, 24)
+    p = patchify(x, (2, 4, 4))
+    assert p.shape == (2, 4, 4, 6, 2 * 4 * 4 * 3)
+    assert torch.equal(unpatchify(p, (2, 4, 4), 3), x)
+    with pytest.raises(ValueError, match="does not divide"):
+        patchify(videos(1, 7, 16, 16), (2, 4, 4))
+
+
+def test_variable_frame_count_and_size_through_one_model():
+    model = make_model().train()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    for shape in [(8, 16, 16), (4, 16, 32), (12, 8, 24)]:
+        x = videos(2, *shape)
+        v = model(x, torch.rand(2), CAPTIONS[:2])
+        assert v.shape == x.shape and torch.isfinite(v).all()
+        loss, t, per_clip = flow.training_loss(model, x, CAPTIONS[:2], gen)
+        opt.zero_grad()
+        loss.backward()
+        assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+        opt.step()
+
+
+def test_adaln_zero_starts_as_identity():
+    model = make_model(randomize=False)
+    x = videos()
+    assert torch.equal(model(x, torch.rand(2), CAPTIONS[:2]), torch.zeros_like(x))  # zero final layer
+    block = model.dit.blocks[0]
+    tokens = torch.randn(2, 4, 16, 32)
+    c, ctx = torch.randn(2, 4, 32), torch.randn(2, 5, 32)
+    assert torch.equal(block(tokens, c, ctx, torch.ones(2, 5, dtype=torch.bool)), tokens)
+
+
+@pytest.mark.parametrize("attention", ["full", "factorised"])
+def test_attention_mixes_space_and_time(attention):
+    """A change in one patch of the first latent frame reaches another patch of the last one."""
+    model = make_model(attention)
+    x = videos(1)
+    y = x.clone()
+    y[:, :, 0:2, 0:4, 0:4] += 0.5
+    t = torch.full((1,), 0.5)
+    diff = (model(x, t, CAPTIONS[:1]) - model(y, t, CAPTIONS[:1]))[:, :, 6:8, 12:16, 12:16]
+    assert diff.abs().max() > 1e-4
+
+
+def test_text_changes_the_prediction_and_padding_does_not():
+    model = make_model()
+    x, t = videos(1), torch.full((1,), 0.5)
+    a, b = model(x, t, CAPTIONS[:1]), model(x, t, CAPTIONS[1:2])
+    assert (a - b).abs().max() > 1e-4
+    longer = TextEncoder(model.text.tokenizer, width=32, depth=1, heads=2, length=24)
+    longer.load_state_dict(model.text.state_dict())
+    # sin-cos positions are computed, so the same weights work at another caption length; pads are masked out
+    c = TextToVideo(longer, model.dit).eval()(x, t, CAPTIONS[:1])
+    assert torch.allclose(a, c, atol=1e-5)
+
+
+def test_guidance_one_is_the_conditional_prediction():
+    model = make_model()
+    x, frames_t = videos(2), torch.full((2, 4), 0.7)
+    context = model.encode(CAPTIONS[:2] + ["", ""])
+    with torch.no_grad():  # the network predicts the clean clip; the sampler works with the velocity it implies
+        cond = flow.velocity(model(x, frames_t, CAPTIONS[:2]), x, frames_t, 2)
+        uncond = flow.velocity(model(x, frames_t, ["", ""]), x, frames_t, 2)
+        assert torch.allclose(flow.guided_velocity(model, x, frames_t, context, 1.0), cond, atol=1e-5)
+        assert torch.allclose(flow.guided_velocity(model, x, frames_t, context, 0.0), uncond, atol=1e-5)
+        guided = flow.guided_velocity(model, x, frames_t, context, 3.0)
+        assert torch.allclose(guided, uncond + 3 * (cond - uncond), atol=1e-4)
+        assert (guided - cond).abs().max() > 1e-3
+
+
+def test_sampler_is_deterministic_and_keeps_given_frames():
+    model = make_model()
+    first = videos(2, 4, 16, 16, seed=5)
+    a = flow.sample(model, CAPTIONS[:2], 8, 16, 16, steps=4, guidance=2.0, seed=3, first=first)
+    b = flow.sample(model, CAPTIONS[:2], 8, 16, 16, steps=4, guidance=2.0, seed=3, first=first)
+    assert torch.equal(a, b) and a.shape == (2, 3, 8, 16, 16)
+    assert torch.equal(a[:, :, :4], first)
+    c = flow.sample(model, CAPTIONS[:2], 8, 16, 16, steps=4, guidance=2.0, seed=4, first=first)
+    assert (c[:, :, 4:] - a[:, :, 4:]).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="multiple of 2"):
+        flow.sample(model, CAPTIONS[:1], 8, 16, 16, steps=2, first=first[:1, :, :3])
+
+
+def test_given_frames_carry_no_loss():
+    """Frames given clean (t = 0) are not targets: a wild first latent frame leaves the loss
+    normal when it is always given, and blows it up when it has to be predicted."""
+    model = make_model()
+    x = videos(4)
+    x[:, :, :2] = 1000.0
+    with torch.no_grad():
+        given, _, _ = flow.training_loss(model, x, CAPTIONS[:1] * 4, torch.Generator().manual_seed(0), cond_prob=0.999999)
+        predicted, _, _ = flow.training_loss(model, x, CAPTIONS[:1] * 4, torch.Generator().manual_seed(0), cond_prob=0.0)
+    assert given < 1e3 < predicted
+
+
+def test_path_and_time_sampling():
+    x0, noise = videos(2), videos(2, seed=9)
+    assert torch.equal(flow.noisy(x0, noise, torch.zeros(2, 4), 2), x0)  # t = 0 is data
+    assert torch.equal(flow.noisy(x0, noise, torch.ones(2, 4), 2), noise)  # t = 1 is noise
+    t = flow.logit_normal(20000, torch.Generator().manual_seed(0))
+    assert 0 < t.min() and t.max() < 1 and abs(t.mean() - 0.5) < 0.01 and abs(t.median() - 0.5) < 0.01
+    assert ((t > 0.3) & (t < 0.7)).float().mean() > 0.55  # denser in the middle than uniform's 0.4
+
+
+def test_heldout_loss_is_deterministic():
+    model = make_model()
+    clips = videos(3)
+    a = flow.heldout_loss(model, clips, CAPTIONS, seed=1, batch_size=2)
+    b = flow.heldout_loss(model, clips, CAPTIONS, seed=1, batch_size=3)
+    assert list(a) == list(flow.HELDOUT_TIMES)
+    assert all(abs(a[t] - b[t]) < 1e-6 for t in a)
+
+
+def test_tokenizer_unknown_words_and_languages():
+    tok = Tokenizer.build(CAPTIONS + ["一个红色的立方体落下"])
+    ids, mask = tok.encode(["a red zebra", ""], length=6)
+    assert ids[0, 0] == Tokenizer.BOS and ids[0, 3] == Tokenizer.UNK and mask[0].sum() == 4
+    assert mask[1].tolist() == [True] + [False] * 5  # the empty caption keeps its start token
+    assert tok.unknown("a red zebra!") == ["zebra"]
+    assert words("一个红色") == ["一", "个", "红", "色"] and words("Ball, rolls.") == ["ball", ",", "rolls", "."]
+    assert Tokenizer(tok.vocab).encode(["a red cube"], 8)[0].tolist() == tok.encode(["a red cube"], 8)[0].tolist()
+
+
+def test_frozen_encoder_errors_are_clear(tmp_path):
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match="sentence-transformers package"):
+            FrozenEncoder(tmp_path)
+    else:
+        with pytest.raises(FileNotFoundError, match="not a local sentence-transformers model directory"):
+            FrozenEncoder(tmp_path)
+
+
+def test_flop_count_matches_torch_counter():
+    """The analytic count (used for MFU) agrees with torch's FLOP counter on the matrix products;
+    torch does not count CPU attention kernels, so those are added from their formula."""
+    model = make_model().train()
+    x = videos(2, 8, 16, 16)
+    with FlopCounterMode(display=False) as counter:
+        loss, _, _ = flow.training_loss(model, x, CAPTIONS[:2], torch.Generator().manual_seed(0), cond_prob=0.0)
+        loss.backward()
+    cfg, dit, L = model.dit.cfg, model.dit, model.text.length
+    N = (8 // 2) * (16 // 4) * (16 // 4)
+    attention = 3 * (cfg.depth * (4 * N * N * cfg.width + 4 * N * L * cfg.width) + len(model.text.layers.layers) * 4 * L * L * model.text.width)
+    counted = counter.get_total_flops() / 2 + attention
+    assert abs(model.flops_per_clip(8, 16, 16) - counted) / counted < 0.03
+    assert dit.flops_per_clip(8, 16, 16, L) > 6 * N * sum(p.numel() for p in dit.blocks.parameters() if p.dim() == 2) * 0.9
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(None, ["stepz=3"])
+    with pytest.raises(ConfigError, match="steps: expected an integer"):
+        load_config(None, ["steps=many"])
+    with pytest.raises(ConfigError, match="frames: 15 must be a positive multiple"):
+        load_config(None, ["frames=15"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    assert load_config(None, ["lr=1e-3", "patch=[1,4,4]"]).patch == (1, 4, 4)

@@ -1,0 +1,130 @@
+"""Training clips, read only through `shards`: (video [3, F, H, W] in [-1, 1], caption) pairs.
+
+The stream is a pure function of its position (epoch, samples read in that epoch): the
+shard order comes from ClipDataset's (seed, epoch), and each clip's crop and caption come
+from a generator seeded by (seed, epoch, key). Resuming at a saved position therefore
+yields exactly the clips an uninterrupted run would have seen.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import shards
+
+SHUFFLE_BUFFER = 512  # samples (undecoded bytes) mixed across shards
+
+
+@dataclass(frozen=True)
+class ClipShape:
+    frames: int
+    height: int
+    width: int
+
+
+def to_tensor(video: np.ndarray, shape: ClipShape, start: int = 0) -> torch.Tensor:
+    """uint8 [T, H, W, 3] -> float [3, frames, height, width] in [-1, 1]: frames start..start+frames,
+    resized (bilinear, antialiased) when the stored size differs."""
+    clip = torch.from_numpy(np.ascontiguousarray(video[start: start + shape.frames])).permute(0, 3, 1, 2).float()
+    if clip.shape[-2:] != (shape.height, shape.width):
+        clip = F.interpolate(clip, size=(shape.height, shape.width), mode="bilinear", antialias=True, align_corners=False)
+    return (clip / 127.5 - 1.0).clamp(-1, 1).permute(1, 0, 2, 3).contiguous()
+
+
+def captions_of(meta: dict, txt: str, kinds, languages) -> list[str]:
+    """Every caption of the wanted kinds and languages a sample has (its txt if none)."""
+    table = meta.get("captions", {})
+    found = [table[k][lang] for k in kinds for lang in languages
+             if isinstance(table.get(k), dict) and isinstance(table[k].get(lang), str) and table[k][lang].strip()]
+    return found or [txt]
+
+
+def check_length(key: str, length: int, frames: int) -> None:
+    if length < frames:
+        raise ValueError(f"clip {key} has {length} frames but the model trains on {frames}: "
+                         f"lower frames= or generate longer clips")
+
+
+class TrainClips(torch.utils.data.IterableDataset):
+    """Endless (video, caption, key, position) for this rank: epoch after epoch over `urls`, skipping
+    the held-out keys. `start` is the position to continue after, as saved in a checkpoint."""
+
+    def __init__(self, urls: list[str], shape: ClipShape, *, kinds, languages, seed: int,
+                 exclude=frozenset(), start: tuple[int, int] = (0, 0)):
+        super().__init__()
+        self.urls, self.shape, self.kinds, self.languages = list(urls), shape, tuple(kinds), tuple(languages)
+        self.seed, self.exclude, self.start = seed, frozenset(exclude), start
+
+    def __iter__(self):
+        epoch, skip = self.start
+        while True:
+            dataset = shards.ClipDataset(self.urls, shuffle=SHUFFLE_BUFFER, seed=self.seed, decode=False)
+            dataset.set_epoch(epoch)
+            used = 0
+            for index, sample in enumerate(dataset, start=1):
+                if index <= skip or sample["__key__"] in self.exclude:
+                    continue
+                key = sample["__key__"]
+                rng = np.random.default_rng([self.seed, epoch, zlib.crc32(key.encode())])
+                video = shards.decode_video(sample["mp4"])
+                check_length(key, len(video), self.shape.frames)
+                start = int(rng.integers(0, len(video) - self.shape.frames + 1))
+                options = captions_of(sample["meta"], sample["txt"], self.kinds, self.languages)
+                used += 1
+                caption = options[int(rng.integers(len(options)))]
+                yield to_tensor(video, self.shape, start), caption, key, (epoch, index)
+            if not used and not skip:
+                raise RuntimeError(f"no training clips reached this worker from {len(self.urls)} shard(s): "
+                                   "a dataset needs at least one shard per training worker")
+            epoch, skip = epoch + 1, 0
+
+
+def batches(clips: TrainClips, batch_size: int, loader_workers: int):
+    """Endless batches (videos [B, 3, F, H, W], captions, keys, position of the last clip); with
+    one loader worker the decoding runs in its own process, in the same order."""
+    def collate(items):
+        videos, captions, keys, positions = zip(*items)
+        return torch.stack(videos), list(captions), list(keys), positions[-1]
+
+    loader = torch.utils.data.DataLoader(clips, batch_size=batch_size, collate_fn=collate,
+                                         num_workers=loader_workers, prefetch_factor=4 if loader_workers else None)
+    return iter(loader)
+
+
+def first_samples(urls: list[str], n: int, *, decode: bool):
+    """The first n samples in dataset order (every rank sees the same ones)."""
+    count = 0
+    for url in urls:
+        for raw in shards.iter_samples(url):
+            if count >= n:
+                return
+            count += 1
+            yield {"__key__": raw["__key__"], **shards.decode_sample(raw, video=decode)}
+
+
+def heldout(urls: list[str], n: int, shape: ClipShape, language: str):
+    """The first n clips, cropped from frame 0, each with its short caption: a fixed held-out
+    set for the fixed-time loss. -> (keys, videos [n, 3, F, H, W], captions)."""
+    keys, videos, captions = [], [], []
+    for s in first_samples(urls, n, decode=True):
+        check_length(s["__key__"], len(s["video"]), shape.frames)
+        keys.append(s["__key__"])
+        videos.append(to_tensor(s["video"], shape))
+        captions.append(captions_of(s["meta"], s["txt"], ("short",), (language,))[0])
+    if len(keys) < n:
+        raise ValueError(f"val_clips={n} but the dataset has only {len(keys)} clips")
+    return keys, torch.stack(videos) if videos else torch.empty(0), captions
+
+
+def first_meta(urls: list[str]) -> dict:
+    """KEY.json of the dataset's first clip (its fps is the rate samples play back at)."""
+    return next(first_samples(urls, 1, decode=False))["meta"]
+
+
+def caption_corpus(urls: list[str], n: int, kinds, languages) -> list[str]:
+    """Captions of the first n clips (the videos are not decoded): the vocabulary's source."""
+    return [c for s in first_samples(urls, n, decode=False) for c in captions_of(s["meta"], s["txt"], kinds, languages)]

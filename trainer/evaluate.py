@@ -1,0 +1,228 @@
+"""The judge: scores generated video against the factory's ground truth.
+
+Everything is measured the same way on real held-out clips, so each figure is read
+beside its reference:
+- faithfulness: the probe's reading of a video generated for a caption, scored against
+  that caption's truth, per attribute the caption states; beside the ceiling (the
+  probe on the real clip) and the floor (videos generated for other captions);
+- plausibility: `trainer.plausibility` statistics of generated and real clips;
+- dynamics: `trainer.dynamics` errors of continuations against the simulator's, beside
+  the copy-last-frame and linear baselines, and Physics-IQ motion-mask IoU scaled by
+  two real takes of one scene;
+- probe Fréchet distance: between generated and real clips in the probe's feature space
+  (FVD's formula in a space learned here, not I3D's: not comparable with published FVD).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import linalg
+
+from shards.manifest import list_shards
+from shards.reader import iter_samples
+from shards.sample import decode_sample
+from trainer import dynamics as dyn
+from trainer import plausibility
+from trainer.probe import ATTRIBUTES, Probe, agreement, prior_reading, read
+from trainer.track import scene_background, track
+from trainer.truth import Truth, clip_truth, stated
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which frames of a dataset clip are judged and at what size: the model's clip format
+    (`frames` frames taken every `stride`, resized to height x width)."""
+
+    frames: int
+    stride: int
+    height: int
+    width: int
+
+    def indices(self, num_frames: int) -> np.ndarray:
+        idx = np.arange(self.frames) * self.stride
+        if idx[-1] >= num_frames:
+            raise ValueError(f"a clip of {num_frames} frames is too short for {self.frames} frames every {self.stride}")
+        return idx
+
+    def apply(self, video: np.ndarray) -> np.ndarray:
+        return resize(np.asarray(video)[self.indices(len(video))], self.height, self.width)
+
+
+def resize(video: np.ndarray, height: int, width: int) -> np.ndarray:
+    """uint8 [T, H, W, 3] -> [T, height, width, 3], area-averaged (antialiased) when shrinking."""
+    if video.shape[1:3] == (height, width):
+        return video
+    x = torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """A held-out factory clip, windowed, with what is true of it."""
+
+    key: str
+    video: np.ndarray  # uint8 [frames, height, width, 3]
+    truth: Truth
+    caption: str  # the prompt: the short caption
+    stated: frozenset[str]  # attributes the prompt speaks about
+    background: tuple[tuple[int, int, int], ...]  # floor and sky colours, for the tracker
+    meta: dict
+
+
+def clip_of(key: str, video: np.ndarray, meta: dict, positions: np.ndarray, caption: str, window: Window) -> Clip:
+    idx = window.indices(len(video))
+    return Clip(key, window.apply(video), clip_truth(meta, positions, idx), caption, stated(meta),
+                scene_background(meta), meta)
+
+
+def load_clips(dataset_dir: str, window: Window, limit: int | None = None) -> list[Clip]:
+    """The first `limit` clips of a dataset (shard order), windowed."""
+    clips = []
+    for url in list_shards(dataset_dir):
+        for members in iter_samples(url):
+            s = decode_sample(members, arrays=("traj",))
+            clips.append(clip_of(members["__key__"], s["video"], s["meta"], s["traj"]["positions"], s["txt"], window))
+            if limit is not None and len(clips) >= limit:
+                return clips
+    return clips
+
+
+def _mean(values: list[float]) -> float:
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def derangement(n: int, seed: int) -> np.ndarray:
+    """A permutation with no fixed point: clip i gets the video made for another caption."""
+    if n < 2:
+        raise ValueError("the shuffled-caption floor needs at least 2 clips")
+    return (np.arange(n) + np.random.default_rng(seed).integers(1, n)) % n
+
+
+def probe_accuracy(probe: Probe, clips: list[Clip], train_truths: list[Truth]) -> dict:
+    """The probe on real clips it never saw, every attribute of every clip, beside chance."""
+    readings, _ = read(probe, np.stack([c.video for c in clips]))
+    prior = prior_reading(train_truths)
+    return {
+        a: {
+            "accuracy": _mean([agreement(r, c.truth)[a] for r, c in zip(readings, clips)]),
+            "chance": _mean([agreement(prior, c.truth)[a] for c in clips]),
+        }
+        for a in ATTRIBUTES
+    }
+
+
+def faithfulness(probe: Probe, clips: list[Clip], generated: np.ndarray, seed: int = 0) -> dict:
+    """{attribute: {generated, ceiling, floor, n}}: generated[i] was made for clips[i].caption."""
+    real_read, _ = read(probe, np.stack([c.video for c in clips]))
+    gen_read, _ = read(probe, generated)
+    perm = derangement(len(clips), seed)
+    out = {}
+    for a in ATTRIBUTES:
+        rows = [i for i, c in enumerate(clips) if a in c.stated]
+        score = lambda readings, order: _mean([agreement(readings[order[i]], clips[i].truth)[a] for i in rows])  # noqa: E731
+        ident = np.arange(len(clips))
+        out[a] = {"generated": score(gen_read, ident), "ceiling": score(real_read, ident),
+                  "floor": score(gen_read, perm), "n": len(rows)}
+    return out
+
+
+def plausibility_of(videos, backgrounds, palette: dict) -> dict[str, float]:
+    return plausibility.summarise([plausibility.clip_stats(track(v, palette, bg)) for v, bg in zip(videos, backgrounds)])
+
+
+def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: dict,
+             takes: list[tuple[np.ndarray, np.ndarray]] = ()) -> tuple[dict, dict]:
+    """Continuations [N, frames, H, W, 3] of each clip's first k frames.
+
+    `takes` pairs two real renders (windowed) of some of the scenes, the second with a
+    tiny perturbation. -> (metrics {metric: {model, copy_last, linear[, two_takes]}},
+    curves {position|velocity: {method: [per future frame]}}).
+    """
+    curves = {m: {"model": [], "copy_last": [], "linear": []} for m in ("position", "velocity")}
+    ious = {m: {"model": [], "copy_last": [], "linear": []} for m in ("spatial_iou", "spatiotemporal_iou")}
+    for clip, cont in zip(clips, continuations):
+        real, bg = clip.video, clip.background
+        ctx = track(real[:k], palette, bg)
+        truth_tracks = track(real[k:], palette, bg)
+        horizon = len(real) - k
+        colours = [ctx.index(c) for c in sorted(clip.truth.colours) if c in palette and ctx.present[:, ctx.index(c)].any()]
+        preds = {"model": track(cont[k:], palette, bg).centroid, **dyn.baseline_positions(ctx, horizon)}
+        videos = {"model": cont[k:], "copy_last": np.repeat(real[k - 1 : k], horizon, 0),
+                  "linear": dyn.linear_video(real[:k], ctx, horizon)}
+        for method in preds:
+            if colours:
+                err = dyn.position_errors(preds[method], truth_tracks, ctx, colours)
+                for m in curves:
+                    curves[m][method].append(err[m])
+            seen = dyn.mask_ious(np.concatenate([real[k - 1 : k], videos[method]]), real[k - 1 :])
+            for m in ious:
+                ious[m][method].append(seen[m])
+    metrics = {}
+    for m, by in curves.items():
+        metrics[f"{m}_error"] = {meth: _mean([float(np.nanmean(c)) for c in v if np.isfinite(c).any()])
+                                 for meth, v in by.items()}
+    mean_curves = {m: {meth: np.nanmean(np.stack(v), 0).tolist() if v else [] for meth, v in by.items()}
+                   for m, by in curves.items()}
+    for m, by in ious.items():
+        metrics[m] = {meth: _mean(v) for meth, v in by.items()}
+    if takes:
+        pairs = [dyn.mask_ious(b[k - 1 :], a[k - 1 :]) for a, b in takes]
+        for m in ious:
+            ref = _mean([p[m] for p in pairs])
+            metrics[m]["two_takes"] = ref
+            metrics[f"{m}_normalised"] = {meth: v / ref if ref > 0 else float("nan")
+                                          for meth, v in metrics[m].items() if meth != "two_takes"}
+    return metrics, mean_curves
+
+
+def probe_frechet(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets [N, D]."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    eps = 1e-6 * np.eye(a.shape[1])
+    cov_a, cov_b = np.cov(a, rowvar=False) + eps, np.cov(b, rowvar=False) + eps
+    root = linalg.sqrtm(cov_a @ cov_b)
+    root = root.real if np.iscomplexobj(root) else root
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+
+
+def evaluate(probe: Probe, probe_clips: list[Clip], clips: list[Clip], samples: dict, variants: dict,
+             palette: dict, *, context_frames: int, seed: int = 0) -> dict:
+    """Every figure of the report.
+
+    `probe_clips`: the real clips the probe trained on; `clips`: held-out real clips.
+    `samples`: generated [N, ...] for clips keyed prompt_keys, continuations [M, ...] of
+    clips keyed continued_keys (their first `context_frames` frames given).
+    `variants` (all optional): take_a/take_b for takes_keys; gravity_reversed and
+    object_removed videos with their *_background floor colours.
+    """
+    by_key = {c.key: c for c in clips}
+    prompted = [by_key[str(k)] for k in samples["prompt_keys"]]
+    generated = samples["generated"]
+    metrics = {"probe": probe_accuracy(probe, clips, [c.truth for c in probe_clips]),
+               "faithfulness": faithfulness(probe, prompted, generated, seed)}
+
+    columns = {"generated": plausibility_of(generated, [c.background for c in prompted], palette),
+               "real": plausibility_of([c.video for c in clips], [c.background for c in clips], palette)}
+    for name in ("gravity_reversed", "object_removed"):
+        if len(variants.get(name, ())):
+            bgs = [tuple(map(tuple, b)) for b in variants[f"{name}_background"]]
+            columns[name] = plausibility_of(variants[name], bgs, palette)
+    metrics["plausibility"] = {s: {col: v[s] for col, v in columns.items()} for s in plausibility.STATS}
+
+    continued = [by_key[str(k)] for k in samples["continued_keys"]]
+    takes = list(zip(variants.get("take_a", ()), variants.get("take_b", ())))
+    metrics["dynamics"], metrics["dynamics_curves"] = dynamics(continued, samples["continuations"], context_frames,
+                                                               palette, takes)
+
+    _, real_feats = read(probe, np.stack([c.video for c in clips]))
+    _, gen_feats = read(probe, generated)
+    pick = np.random.default_rng(seed).permutation(len(probe_clips))[: len(generated)]
+    _, other_feats = read(probe, np.stack([probe_clips[i].video for i in pick]))
+    metrics["probe_frechet"] = {"generated_vs_real": probe_frechet(gen_feats, real_feats),
+                                "real_vs_real": probe_frechet(other_feats, real_feats), "clips": len(generated)}
+    return metrics

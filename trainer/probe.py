@@ -1,0 +1,223 @@
+"""The probe: a small video classifier, trained here on factory clips, that reads a clip's
+ground truth (`trainer.truth.Truth`) back from its pixels.
+
+No downloaded network may judge, so this one learns from clips whose truth is known.
+Its accuracy on factory clips it never saw is the ceiling any generated video can reach
+on the same questions; its pooled features are the space the probe Fréchet distance is
+measured in. Input is the clip plus its frame differences, so motion is one layer away.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.truth import MOTIONS, Truth
+
+ATTRIBUTES = ("colours", "shapes", "count", "collision", "camera", "motion")
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The label space, taken from the probe's training clips (saved with the probe)."""
+
+    colours: tuple[str, ...]
+    shapes: tuple[str, ...]
+    counts: tuple[int, ...]
+    cameras: tuple[str, ...]
+
+    @staticmethod
+    def of(truths: list[Truth]) -> "Vocab":
+        return Vocab(
+            colours=tuple(sorted({c for t in truths for c in t.colours})),
+            shapes=tuple(sorted({s for t in truths for s in t.shapes})),
+            counts=tuple(sorted({t.count for t in truths})),
+            cameras=tuple(sorted({t.camera for t in truths})),
+        )
+
+
+class Probe(nn.Module):
+    """3D conv trunk -> pooled features -> one head per attribute (motion: one per colour)."""
+
+    def __init__(self, vocab: Vocab, width: int = 32):
+        super().__init__()
+        self.vocab = vocab
+        w = width
+        self.trunk = nn.Sequential(
+            nn.Conv3d(6, w, 3, stride=(1, 2, 2), padding=1), nn.GroupNorm(4, w), nn.SiLU(),
+            nn.Conv3d(w, 2 * w, 3, stride=2, padding=1), nn.GroupNorm(8, 2 * w), nn.SiLU(),
+            nn.Conv3d(2 * w, 4 * w, 3, stride=2, padding=1), nn.GroupNorm(8, 4 * w), nn.SiLU(),
+        )
+        self.dim = 8 * w  # mean and max pooled
+        v = vocab
+        self.heads = nn.ModuleDict({
+            "colours": nn.Linear(self.dim, len(v.colours)),
+            "shapes": nn.Linear(self.dim, len(v.shapes)),
+            "count": nn.Linear(self.dim, len(v.counts)),
+            "collision": nn.Linear(self.dim, 1),
+            "camera": nn.Linear(self.dim, len(v.cameras)),
+            "motion": nn.Linear(self.dim, len(v.colours) * len(MOTIONS)),
+        })
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x: uint8 clips [B, T, H, W, 3] -> features [B, dim]."""
+        x = x.float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
+        diff = torch.cat([torch.zeros_like(x[:, :, :1]), x.diff(dim=2)], dim=2)
+        h = self.trunk(torch.cat([x, diff], dim=1))
+        return torch.cat([h.mean(dim=(2, 3, 4)), h.amax(dim=(2, 3, 4))], dim=1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        f = self.features(x)
+        out = {k: head(f) for k, head in self.heads.items()}
+        out["motion"] = out["motion"].reshape(len(x), len(self.vocab.colours), len(MOTIONS))
+        return out
+
+
+def targets(vocab: Vocab, truths: list[Truth]) -> dict[str, torch.Tensor]:
+    """Truths -> label tensors; motion is -100 (ignored) for colours absent from a clip."""
+    n = len(truths)
+    colours = torch.zeros(n, len(vocab.colours))
+    shapes = torch.zeros(n, len(vocab.shapes))
+    motion = torch.full((n, len(vocab.colours)), -100, dtype=torch.long)
+    for i, t in enumerate(truths):
+        for c in t.colours & set(vocab.colours):
+            colours[i, vocab.colours.index(c)] = 1.0
+        for s in t.shapes & set(vocab.shapes):
+            shapes[i, vocab.shapes.index(s)] = 1.0
+        for c, m in t.motions:
+            if c in vocab.colours:
+                motion[i, vocab.colours.index(c)] = MOTIONS.index(m)
+    index = lambda values, v: torch.tensor([values.index(x) if x in values else -100 for x in v])  # noqa: E731
+    return {
+        "colours": colours,
+        "shapes": shapes,
+        "count": index(vocab.counts, [t.count for t in truths]),
+        "collision": torch.tensor([[float(t.collision)] for t in truths]),
+        "camera": index(vocab.cameras, [t.camera for t in truths]),
+        "motion": motion,
+    }
+
+
+def loss(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+    return (
+        F.binary_cross_entropy_with_logits(out["colours"], y["colours"])
+        + F.binary_cross_entropy_with_logits(out["shapes"], y["shapes"])
+        + F.cross_entropy(out["count"], y["count"], ignore_index=-100)
+        + F.binary_cross_entropy_with_logits(out["collision"], y["collision"])
+        + F.cross_entropy(out["camera"], y["camera"], ignore_index=-100)
+        + F.cross_entropy(out["motion"].flatten(0, 1), y["motion"].flatten(), ignore_index=-100)
+    )
+
+
+def train_probe(
+    videos: np.ndarray, truths: list[Truth], *, epochs: int = 30, batch_size: int = 16, lr: float = 2e-3,
+    width: int = 32, seed: int = 0, log=None,
+) -> Probe:
+    """Fit a probe on uint8 clips [N, T, H, W, 3] of one size and their truths."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # parameter init
+    probe = Probe(Vocab.of(truths), width)
+    x, y = torch.from_numpy(np.ascontiguousarray(videos)), targets(probe.vocab, truths)
+    steps = epochs * max(len(x) // batch_size, 1)
+    opt = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    probe.train()
+    step = 0
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x) - batch_size + 1 if len(x) >= batch_size else 1, batch_size):
+            idx = order[i : i + batch_size]
+            xb = x[idx]
+            if torch.rand(1, generator=gen).item() < 0.5:  # time reversal is not a symmetry; brightness is
+                xb = (xb.float() * (0.85 + 0.3 * torch.rand(len(idx), 1, 1, 1, 1, generator=gen))).clamp(0, 255).byte()
+            batch_loss = loss(probe(xb), {k: v[idx] for k, v in y.items()})
+            opt.zero_grad()
+            batch_loss.backward()
+            opt.step()
+            if step < steps:
+                sched.step()
+            step += 1
+        if log is not None:
+            log(f"probe epoch {epoch + 1}/{epochs}: loss {batch_loss.item():.3f}")
+    return probe.eval()
+
+
+@torch.no_grad()
+def read(probe: Probe, videos: np.ndarray, batch_size: int = 32) -> tuple[list[Truth], np.ndarray]:
+    """What the probe reads in each clip, and its features [N, dim] (for the Fréchet distance)."""
+    v = probe.vocab
+    readings, feats = [], []
+    for i in range(0, len(videos), batch_size):
+        xb = torch.from_numpy(np.ascontiguousarray(videos[i : i + batch_size]))
+        f = probe.features(xb)
+        out = {k: head(f) for k, head in probe.heads.items()}
+        motion = out["motion"].reshape(len(xb), len(v.colours), len(MOTIONS)).argmax(-1)
+        feats.append(f.numpy())
+        for j in range(len(xb)):
+            colours = frozenset(c for c, p in zip(v.colours, out["colours"][j]) if p > 0)
+            readings.append(Truth(
+                colours=colours,
+                shapes=frozenset(s for s, p in zip(v.shapes, out["shapes"][j]) if p > 0),
+                count=v.counts[int(out["count"][j].argmax())],
+                collision=bool(out["collision"][j, 0] > 0),
+                camera=v.cameras[int(out["camera"][j].argmax())],
+                motions=tuple((c, MOTIONS[int(motion[j, k])]) for k, c in enumerate(v.colours)),
+            ))
+    return readings, np.concatenate(feats) if feats else np.zeros((0, probe.dim))
+
+
+def _f1(pred: frozenset, true: frozenset) -> float:
+    if not pred and not true:
+        return 1.0
+    return 2 * len(pred & true) / (len(pred) + len(true))
+
+
+def agreement(reading: Truth, truth: Truth) -> dict[str, float]:
+    """Per-attribute score of a reading against the truth, each in [0, 1].
+
+    Sets (colours, shapes) score F1; count, collision and camera score exact match;
+    motion is the fraction of the truth's colours whose motion the reading names right.
+    """
+    motions = [reading.motion(c) == m for c, m in truth.motions]
+    return {
+        "colours": _f1(reading.colours, truth.colours),
+        "shapes": _f1(reading.shapes, truth.shapes),
+        "count": float(reading.count == truth.count),
+        "collision": float(reading.collision == truth.collision),
+        "camera": float(reading.camera == truth.camera),
+        "motion": float(np.mean(motions)) if motions else float("nan"),
+    }
+
+
+def prior_reading(truths: list[Truth]) -> Truth:
+    """The best constant guess from training truths: what chance means for each attribute."""
+    from collections import Counter
+
+    colour_counts = Counter(c for t in truths for c in t.colours)
+    shape_counts = Counter(s for t in truths for s in t.shapes)
+    count = Counter(t.count for t in truths).most_common(1)[0][0]
+    motion = Counter(m for t in truths for _, m in t.motions).most_common(1)[0][0]
+    return Truth(
+        colours=frozenset(c for c, _ in colour_counts.most_common(count)),
+        shapes=frozenset(s for s, _ in shape_counts.most_common(count)),
+        count=count,
+        collision=Counter(t.collision for t in truths).most_common(1)[0][0],
+        camera=Counter(t.camera for t in truths).most_common(1)[0][0],
+        motions=tuple((c, motion) for c in sorted(colour_counts)),
+    )
+
+
+def save(probe: Probe, path) -> None:
+    torch.save({"vocab": probe.vocab.__dict__, "width": probe.heads["collision"].in_features // 8,
+                "state": probe.state_dict()}, path)
+
+
+def load(path) -> Probe:
+    d = torch.load(path, map_location="cpu", weights_only=False)
+    v = {k: tuple(x) for k, x in d["vocab"].items()}
+    probe = Probe(Vocab(**v), d["width"])
+    probe.load_state_dict(d["state"])
+    return probe.eval()

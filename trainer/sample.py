@@ -1,0 +1,90 @@
+"""Sampling from a checkpoint: prompts (optionally the first frames of a clip) -> uint8 videos -> files."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import shards
+from trainer import checkpoint, flow
+from trainer.data import ClipShape, to_tensor
+
+
+class PromptError(ValueError):
+    """A prompt the model cannot take (empty)."""
+
+
+def check_prompts(prompts: list[str], tokenizer) -> list[str]:
+    """Errors for empty prompts; returns warnings (unknown words, truncation) to show the user."""
+    if not prompts:
+        raise PromptError("give at least one prompt")
+    warnings = []
+    for i, p in enumerate(prompts, 1):
+        if not p.strip():
+            raise PromptError(f"prompt {i} is empty; describe the clip, e.g. \"a red cube falls onto the floor\"")
+        if tokenizer is not None:
+            unknown = tokenizer.unknown(p)
+            if unknown:
+                warnings.append(f"prompt {i}: words never seen in training, read as unknown: {', '.join(unknown)}")
+    return warnings
+
+
+def generate(model, prompts: list[str], shape: ClipShape, *, steps: int = 30, guidance: float = 4.0,
+             seed: int = 0, first: torch.Tensor | None = None, batch_size: int = 8) -> list[np.ndarray]:
+    """Prompts -> uint8 videos [T, H, W, 3]. `first` [3, k, H, W] in [-1, 1] is continued by every prompt."""
+    videos = []
+    for i in range(0, len(prompts), batch_size):
+        chunk = prompts[i: i + batch_size]
+        given = None if first is None else first[None].expand(len(chunk), *first.shape)
+        x = flow.sample(model, chunk, shape.frames, shape.height, shape.width, steps=steps, guidance=guidance,
+                        seed=seed + i, first=given)
+        videos += list(((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 4, 1).cpu().numpy())
+    return videos
+
+
+def read_first_frames(path: str | Path, count: int, shape: ClipShape) -> torch.Tensor:
+    """The first `count` frames of a video file, at the model's size -> [3, count, H, W] in [-1, 1]."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--first-frames: no such clip {path}")
+    video = shards.decode_video(path.read_bytes())
+    if len(video) < count:
+        raise ValueError(f"--first-frames: {path} has {len(video)} frames, {count} are needed")
+    return to_tensor(video, ClipShape(count, shape.height, shape.width))
+
+
+def write(videos: list[np.ndarray], prompts: list[str], out: str | Path, fps: int, scale: int = 1) -> list[Path]:
+    """FILE.gif / FILE.mp4: one captioned grid of all prompts (or the plain video for one prompt
+    as mp4); any other name is a directory receiving one mp4 per prompt. Returns the files written."""
+    out = Path(out)
+    if scale > 1:
+        videos = [v.repeat(scale, axis=1).repeat(scale, axis=2) for v in videos]
+    if out.suffix.lower() in (".gif", ".mp4"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".mp4" and len(videos) == 1:
+            out.write_bytes(shards.encode_video(videos[0], fps))
+            return [out]
+        from shards.preview import animation, gif_bytes
+
+        cell = max(128, max(v.shape[1] for v in videos))
+        frames = animation([(str(i), v, p) for i, (v, p) in enumerate(zip(videos, prompts))], cell=cell)
+        if out.suffix.lower() == ".gif":
+            out.write_bytes(gif_bytes(frames, fps))
+        else:
+            out.write_bytes(shards.encode_video(np.stack([np.asarray(f) for f in frames]), fps))
+        return [out]
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i, (video, prompt) in enumerate(zip(videos, prompts)):
+        slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:48] or "prompt"
+        files.append(out / f"{i:02d}-{slug}.mp4")
+        files[-1].write_bytes(shards.encode_video(video, fps))
+    return files
+
+
+def load(path: str | Path, ema: bool = True):
+    """(model, config, {"step", "fps"}) from a checkpoint file or run directory, on the GPU if there is one."""
+    model, cfg, info = checkpoint.load_for_sampling(path, ema=ema)
+    return (model.cuda() if torch.cuda.is_available() else model), cfg, info

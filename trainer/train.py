@@ -1,0 +1,324 @@
+"""Training: one function, `train(cfg)`, the same in one process and on each Ray Train worker.
+
+Read top to bottom like nanoGPT's train.py: set-up (distributed or not, resume or fresh),
+data, model, EMA, optimiser, then the loop (step, log, evaluate, checkpoint). Under Ray
+Train's TorchTrainer (`train_with_ray`) torch.distributed is already initialised; each
+rank reads its share of the shards, DDP averages the gradients, rank 0 writes the files.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+import shards
+from trainer import checkpoint, flow
+from trainer.config import ConfigError, TrainConfig
+from trainer.data import ClipShape, TrainClips, batches, caption_corpus, check_length, first_meta, heldout
+from trainer.text import Tokenizer
+
+TIME_BINS = 5  # the training loss is also logged per diffusion-time bin [0, .2), [.2, .4), ...
+METRICS, PLOT, WORKERS = "metrics.jsonl", "loss.png", "workers.json"
+MAX_KEYS_LISTED = 10_000  # workers.json lists the clips each worker read, up to this many
+
+
+def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
+    """Train (or resume) the run in cfg.out on the dataset in cfg.data; returns a summary."""
+    # ---- set-up: who am I, where do I write, do I resume?
+    distributed = dist.is_available() and dist.is_initialized()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    device = torch.device(f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    if not cfg.out or not cfg.data:
+        raise ConfigError("both data=DIR (a dataset) and out=DIR (the run directory) are needed")
+    ckpt_path = out / checkpoint.CHECKPOINT
+    state = checkpoint.load(ckpt_path) if ckpt_path.exists() else None
+    if state is not None:
+        conflicts = checkpoint.resume_conflicts(state["config"], cfg)
+        if conflicts:
+            raise ConfigError(f"{ckpt_path} belongs to a different run ({'; '.join(conflicts)}); "
+                              "use the same config to resume, or a new out=DIR")
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+
+    # ---- data: held-out clips first in dataset order, the rest streamed by rank
+    urls = shards.list_shards(cfg.data)
+    if len(urls) < world:
+        raise ConfigError(f"{cfg.data} has {len(urls)} shard(s) for {world} workers: each worker needs one")
+    shape = ClipShape(cfg.frames, cfg.height, cfg.width)
+    meta = first_meta(urls)
+    check_length(meta["key"], meta["num_frames"], cfg.frames)  # fail here, not in the loader process
+    fps = meta["fps"]
+    val_keys, val_videos, val_captions = heldout(urls, cfg.val_clips, shape, cfg.languages[0])
+
+    # ---- model, EMA, optimiser (a fresh run seeds everything; a resumed one loads it all)
+    torch.manual_seed(cfg.seed)
+    if state is not None:
+        tokenizer = Tokenizer(state["tokenizer"]) if state["tokenizer"] else None
+    elif cfg.text_encoder == "learned":
+        tokenizer = Tokenizer.build(caption_corpus(urls, cfg.vocab_clips, cfg.caption_kinds, cfg.languages),
+                                    min_count=cfg.vocab_min_count)
+    else:
+        tokenizer = None
+    model = checkpoint.build_model(cfg, tokenizer).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False).eval()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (cfg.warmup + 1)))
+    gen = torch.Generator().manual_seed(int(np.random.SeedSequence([cfg.seed, rank]).generate_state(1)[0]))
+    np.random.seed(cfg.seed)
+    step, position = 0, (0, 0)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step = state["step"]
+        checkpoint.set_global_rng_states(state["rng"])
+        if len(state["workers"]) == world:
+            gen.set_state(state["workers"][rank]["generator"])
+            position = tuple(state["workers"][rank]["position"])
+        else:
+            _say(rank, f"resuming {len(state['workers'])} workers' run on {world}: data order and noise restart")
+    net = DDP(model) if distributed else model
+    stream = batches(TrainClips(urls, shape, kinds=cfg.caption_kinds, languages=cfg.languages, seed=cfg.seed,
+                                exclude=val_keys, start=position), cfg.batch_size, cfg.loader_workers)
+    log = Metrics(out / METRICS, keep_until=step) if rank == 0 else None
+
+    def save():
+        workers = _gather({"generator": gen.get_state(), "position": position}, distributed)
+        if rank == 0:
+            checkpoint.save(ckpt_path, {
+                "config": cfg.to_dict(), "tokenizer": tokenizer.vocab if tokenizer else None,
+                "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "step": step, "fps": fps, "rng": checkpoint.global_rng_states(),
+                "workers": workers})
+            log.plot(out / PLOT)
+
+    def evaluate():
+        if rank == 0 and len(val_videos):
+            losses = flow.heldout_loss(ema, val_videos, val_captions, seed=cfg.seed)
+            log.write({"step": step, "heldout": sum(losses.values()) / len(losses),
+                       "heldout_by_t": {f"{t:g}": round(v, 6) for t, v in losses.items()}})
+
+    # ---- the loop
+    if rank == 0:
+        _say(rank, f"{'resuming at step ' + str(step) if step else 'training'}: {_count(model):,} parameters, "
+                   f"{len(urls)} shard(s), {world} worker(s), clips {cfg.frames}x{cfg.height}x{cfg.width}, "
+                   f"{cfg.tokens_per_clip} tokens each, on {device}")
+    bar = _progress(step, cfg.steps, enabled=progress and rank == 0)
+    window, keys_read = Window(), set()
+    try:
+        while step < cfg.steps:
+            videos, captions, keys, position = next(stream)
+            if len(keys_read) < MAX_KEYS_LISTED:
+                keys_read.update(keys)
+            model.train()
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                loss, t, per_clip = flow.training_loss(
+                    net, videos.to(device, non_blocking=True), captions, gen, caption_dropout=cfg.caption_dropout,
+                    cond_prob=cfg.cond_prob, t_mean=cfg.t_mean, t_std=cfg.t_std)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            update_ema(ema, model, step, cfg.ema_decay)
+            window.add(loss.item(), t, per_clip.cpu(), grad_norm.item(), len(videos))
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                record = window.flush(distributed, world)
+                if rank == 0:
+                    log.write({"step": step, "lr": schedule.get_last_lr()[0], **record})
+                    bar.update(step, record)
+            paused = time.perf_counter()
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                evaluate()
+            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                save()
+            window.start += time.perf_counter() - paused  # clips/s counts training only
+    except KeyboardInterrupt:
+        if not distributed and step:
+            save()  # the state after the last whole step: resuming continues exactly
+            _say(rank, f"interrupted: saved step {step} to {ckpt_path}")
+        raise
+    finally:
+        bar.close()
+    # ---- what each worker did: the clips it read and a checksum of its weights (equal under DDP)
+    checksum = sum(p.double().sum().item() for p in model.parameters())
+    workers = _gather({"rank": rank, "keys_read": sorted(keys_read), "weights_checksum": checksum}, distributed)
+    summary = {"step": step, "checkpoint": str(ckpt_path), "world": world,
+               "loss": log.last_loss if log else None, "heldout": log.last_heldout if log else None}
+    if rank == 0:
+        (out / WORKERS).write_text(json.dumps({"summary": summary, "workers": workers}, indent=1))
+    return summary
+
+
+def update_ema(ema, model, step: int, decay: float) -> None:
+    """EMA with warm-up: decay min(decay, (1 + step) / (10 + step)), so early weights fade fast."""
+    d = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - d)
+
+
+class Window:
+    """Training figures since the last log line: loss, loss per time bin, grad norm, clips/s."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.losses, self.norms, self.clips, self.start = [], [], 0, time.perf_counter()
+        self.bin_sum, self.bin_count = torch.zeros(TIME_BINS, dtype=torch.float64), torch.zeros(TIME_BINS, dtype=torch.float64)
+
+    def add(self, loss, t, per_clip, grad_norm, clips):
+        self.losses.append(loss)
+        self.norms.append(grad_norm)
+        self.clips += clips
+        bins = (t * TIME_BINS).long().clamp(0, TIME_BINS - 1)
+        self.bin_sum.index_add_(0, bins, per_clip.double())
+        self.bin_count.index_add_(0, bins, torch.ones_like(per_clip, dtype=torch.float64))
+
+    def flush(self, distributed: bool, world: int) -> dict:
+        """Averages over the window (and over ranks: every rank must call this at the same steps)."""
+        figures = torch.tensor([sum(self.losses) / len(self.losses), sum(self.norms) / len(self.norms),
+                                *self.bin_sum.tolist(), *self.bin_count.tolist()], dtype=torch.float64)
+        if distributed:
+            dist.all_reduce(figures)
+            figures[:2] /= world
+        elapsed = time.perf_counter() - self.start
+        sums, counts = figures[2: 2 + TIME_BINS], figures[2 + TIME_BINS:]
+        record = {"loss": figures[0].item(), "grad_norm": round(figures[1].item(), 4),
+                  "clips_per_s": round(self.clips * world / elapsed, 3),
+                  "loss_by_t": {f"{i / TIME_BINS:.1f}-{(i + 1) / TIME_BINS:.1f}": round((s / c).item(), 6)
+                                for i, (s, c) in enumerate(zip(sums, counts)) if c > 0}}
+        self.reset()
+        return record
+
+
+class Metrics:
+    """metrics.jsonl (one JSON object per line) and the loss-curve PNG. On resume the lines
+    after the checkpoint's step are dropped, so the file is one consistent history."""
+
+    def __init__(self, path: Path, keep_until: int):
+        self.path = path
+        self.records = []
+        if path.exists():
+            self.records = [r for r in map(json.loads, path.read_text().splitlines()) if r["step"] <= keep_until]
+        path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+
+    def write(self, record: dict):
+        self.records.append(record)
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    @property
+    def last_loss(self):
+        return next((r["loss"] for r in reversed(self.records) if "loss" in r), None)
+
+    @property
+    def last_heldout(self):
+        return next((r["heldout"] for r in reversed(self.records) if "heldout" in r), None)
+
+    def plot(self, path: Path):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+        train = [(r["step"], r["loss"]) for r in self.records if "loss" in r]
+        held = [(r["step"], r["heldout"]) for r in self.records if "heldout" in r]
+        if train:
+            ax.plot(*zip(*train), label="training loss", lw=1)
+        if held:
+            ax.plot(*zip(*held), "o-", label="held-out loss (fixed t)", lw=1.5)
+        ax.set(xlabel="step", ylabel="flow-matching loss", yscale="log", title=path.parent.name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path.with_name(path.name + ".tmp.png"))
+        plt.close(fig)
+        Path(path.with_name(path.name + ".tmp.png")).replace(path)
+
+
+class _progress:
+    """tqdm on a terminal; plain lines otherwise (logs, Ray workers)."""
+
+    def __init__(self, start: int, total: int, enabled: bool):
+        self.enabled, self.tty = enabled, sys.stderr.isatty()
+        self.bar = None
+        if enabled and self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
+        self.total = total
+
+    def update(self, step: int, record: dict):
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            self.bar.set_postfix(loss=f"{record['loss']:.4f}", clips_s=f"{record['clips_per_s']:.1f}")
+        else:
+            print(f"step {step}/{self.total}  loss {record['loss']:.4f}  {record['clips_per_s']:.1f} clips/s",
+                  file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _gather(obj, distributed: bool) -> list:
+    if not distributed:
+        return [obj]
+    items = [None] * dist.get_world_size()
+    dist.all_gather_object(items, obj)
+    return items
+
+
+def _count(model) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _say(rank: int, message: str) -> None:
+    if rank == 0:
+        print(message, file=sys.stderr, flush=True)
+
+
+# ---- Ray Train: the same function on N workers
+
+def train_with_ray(cfg: TrainConfig, *, address: str | None = None) -> dict:
+    """Run `train` under ray.train.torch.TorchTrainer on cfg.workers DDP workers (CPU, or one GPU
+    each when cfg.gpu). Paths must be visible to every worker (local disk on one machine, a shared
+    filesystem on a cluster); rank 0 writes the checkpoint and metrics into cfg.out."""
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    cfg = cfg.replace(data=str(Path(cfg.data).resolve()) if "://" not in cfg.data else cfg.data,
+                      out=str(Path(cfg.out).resolve()))
+    if not ray.is_initialized():
+        ray.init(address=address)
+    trainer = TorchTrainer(
+        _ray_worker, train_loop_config=cfg.to_dict(),
+        scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
+        run_config=RunConfig(name="simreel-train", storage_path=str(Path(cfg.out) / "ray")))
+    trainer.fit()
+    return json.loads((Path(cfg.out) / WORKERS).read_text())["summary"]
+
+
+def _ray_worker(config: dict) -> None:
+    import ray.train
+
+    summary = train(TrainConfig.from_dict(config))
+    ray.train.report({"step": summary["step"]})
