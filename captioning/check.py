@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from captioning.types import CLIP, EXTENDED, WITHOUT, Captions, Claim, Reference
 from scenes import camera as cam
 from scenes import shapes
-from scenes.types import SceneSpec, Trajectory
+from scenes.types import ObjectSpec, SceneSpec, Trajectory
 
 MOVE_M = 0.05  # "moves": leaves its start-of-span position by more than this
 FALL_M = 0.05  # "falls": its centre ends at least this much lower...
@@ -122,30 +122,65 @@ class World:
         """Frames of `kind` events between a and b (either order)."""
         return [e.frame for e in self.traj.events if e.kind == kind and set(e.subjects) == {a, b}]
 
+    def surface(self, name: str) -> np.ndarray:
+        return _surface(self.spec.object(name))
+
+    def planes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return _planes(self.spec.object(name))
+
+    def _in_body(self, points: np.ndarray, name: str, f: int) -> np.ndarray:
+        i = self.idx(name)
+        rot = Rotation.from_quat(self.traj.orientations[f, i]).as_matrix()
+        return (points - self.traj.positions[f, i]) @ rot
+
+    def _in_world(self, name: str, f: int) -> np.ndarray:
+        i = self.idx(name)
+        rot = Rotation.from_quat(self.traj.orientations[f, i]).as_matrix()
+        return self.surface(name) @ rot.T + self.traj.positions[f, i]
+
+    def gap(self, a: str, b: str, f: int) -> float:
+        """Distance (m) between the surfaces of a and b at frame f (about 2 cm resolution).
+
+        Points on each surface are measured against the other's convex hull; beyond a
+        face, the largest plane distance is the distance (it underestimates only at edges).
+        """
+        if b == "floor":
+            return max(self.bottom(a, f), 0.0)
+        if b in self.traj.names:
+            out = np.inf
+            for x, y in ((a, b), (b, a)):
+                normals, offsets = self.planes(y)
+                local = self._in_body(self._in_world(x, f), y, f)
+                out = min(out, float((local @ normals.T - offsets).max(axis=1).min()))
+            return max(out, 0.0)
+        static = next((s for s in self.spec.statics if s.name == b), None)
+        if static is None:
+            raise KeyError(f"{b!r} is neither an object, a static nor the floor")
+        rot = Rotation.from_quat(static.orientation).as_matrix()
+        local = (self._in_world(a, f) - np.asarray(static.position)) @ rot
+        outside = np.maximum(np.abs(local) - np.asarray(static.dims) / 2, 0.0)
+        return float(np.min(np.linalg.norm(outside, axis=1)))
+
     def near(self, a: str, b: str, f: int) -> bool:
         """Geometric sanity for a contact: are a and b (nearly) touching at frame f?
 
         Events sit on the nearest frame, so allow one frame of travel at the bodies' speed.
         """
         speeds = [self.speed(n)[max(f - 1, 0):f + 2].max() for n in (a, b) if n in self.traj.names]
-        tol = 0.03 + sum(speeds) / self.traj.fps
-        if b == "floor":
-            return self.bottom(a, f) < tol
-        va = self.vertices[f, self.idx(a)]
-        if b in self.traj.names:
-            vb = self.vertices[f, self.idx(b)]
-            return bool(np.min(np.linalg.norm(va[:, None] - vb[None], axis=2)) < tol + 0.1 * _extent(vb))
-        static = next((s for s in self.spec.statics if s.name == b), None)
-        if static is None:
-            raise KeyError(f"{b!r} is neither an object, a static nor the floor")
-        rot = Rotation.from_quat(static.orientation).as_matrix()
-        local = (va - np.asarray(static.position)) @ rot
-        outside = np.maximum(np.abs(local) - np.asarray(static.dims) / 2, 0.0)
-        return bool(np.min(np.linalg.norm(outside, axis=1)) < tol)
+        return self.gap(a, b, f) < 0.03 + sum(speeds) / self.traj.fps
 
 
-def _extent(v: np.ndarray) -> float:
-    return float(np.linalg.norm(v.max(0) - v.min(0)))
+@functools.lru_cache(maxsize=1024)
+def _surface(obj: ObjectSpec) -> np.ndarray:
+    """Points covering the object's surface every ~3 cm, in its body frame."""
+    return np.asarray(shapes.mesh(obj).subdivide_to_size(0.03, max_iter=8).vertices)
+
+
+@functools.lru_cache(maxsize=1024)
+def _planes(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(normals [F, 3], offsets [F]) of the object's convex hull, body frame."""
+    hull = shapes.mesh(obj).convex_hull
+    return np.asarray(hull.face_normals), np.einsum("ij,ij->i", hull.face_normals, hull.triangles[:, 0])
 
 
 def _span(world: World, c: Claim) -> tuple[int, int]:
@@ -224,6 +259,15 @@ def _above(world: World, c: Claim) -> str | None:
         return f"bottom only {gap:.3f} m above the other's top"
     reach = world.radius_xy(c.object, f) + world.radius_xy(c.subject, f)
     return None if dxy < reach else f"{dxy:.2f} m aside, not above"
+
+
+def _touches(world: World, c: Claim) -> str | None:
+    f = world.frame(c.t_start)
+    begins = [b for b in world.contacts(c.subject, c.object) if b <= f]
+    ends = world.contacts(c.subject, c.object, "contact_end")
+    if not begins or any(max(begins) <= e < f for e in ends):
+        return f"no contact between {c.subject} and {c.object} at frame {f}"
+    return None if world.near(c.subject, c.object, f) else "contact event but the bodies are apart"
 
 
 def _on_floor(world: World, c: Claim) -> str | None:
@@ -399,12 +443,12 @@ def _bounces(world: World, c: Claim) -> str | None:
              and (c.object is None or e.subjects[1] == c.object) and f0 <= e.frame <= f1]
     if not found:
         return f"no bounce of {c.subject} on {c.object or 'anything'} in frames {f0}..{f1}"
-    f = found[0].frame
-    if found[0].subjects[1] == "floor":  # independent evidence: it rises again after the contact
-        z = world.traj.positions[f:min(f + 4, world.traj.num_frames), world.idx(c.subject), 2]
-        if len(z) > 1 and z.max() <= z[0] + 1e-3:
-            return "does not rise again after the bounce"
-    return None
+
+    def rises(e) -> bool:  # independent evidence for a floor bounce: it goes up again after the contact
+        z = world.traj.positions[e.frame:min(e.frame + 4, world.traj.num_frames), world.idx(c.subject), 2]
+        return e.subjects[1] != "floor" or len(z) < 2 or z.max() > z[0] + 1e-3
+
+    return None if any(rises(e) for e in found) else "does not rise again after the bounce"
 
 
 def _first_contact(world: World, c: Claim) -> str | None:
@@ -526,11 +570,13 @@ def _background(world: World, c: Claim) -> str | None:
     return None if colour_name_fits(c.object, rgb) else f"background {rgb} is not {c.object}"
 
 
+AT_ANCHOR = {"rests": "start", "topples": "end", "exits_view": "end", "enters_view": "end"}
+
 CHECKS: dict[str, Callable[[World, Claim], str | None]] = {
     "colour": _attribute, "shape": _attribute, "size": _attribute, "material": _attribute,
     "count": _count, "count_moved": _count_moved,
     "left_of": _side, "right_of": _side, "in_front_of": _depth, "behind": _depth,
-    "on_top_of": _on_top_of, "above": _above, "on_floor": _on_floor, "in_air": _in_air,
+    "on_top_of": _on_top_of, "above": _above, "touches": _touches, "on_floor": _on_floor, "in_air": _in_air,
     "screen_side": _screen_side, "in_view": _in_view,
     "moves": _moves, "moves_dir": _moves_dir, "falls": _falls, "flies": _flies,
     "rolls": _rolls, "slides": _slides, "topples": _topples, "descends": _descends,
@@ -547,12 +593,17 @@ CHECKS: dict[str, Callable[[World, Claim], str | None]] = {
 def check_claim(claim: Claim, world: World) -> str | None:
     """None if the claim holds in `world`, else why it does not.
 
-    A stated time (param "at", "at about 0.4 s") must fall in the claim's span, give or
-    take the tenth of a second it was rounded to.
+    A stated time (param "at", "at about 0.4 s") names the moment of change, give or
+    take the tenth of a second it was rounded to: when a rest begins, when a topple or a
+    view change is complete, or any moment of a short span (a hit, a bounce).
     """
     at = claim.param("at")
-    if at is not None and not (claim.t_start - 0.1 <= at <= claim.t_end + 0.1):
-        return f"stated time {at} s lies outside the span {claim.t_start:.2f}..{claim.t_end:.2f} s"
+    if at is not None:
+        anchor = AT_ANCHOR.get(claim.predicate)
+        lo, hi = {"start": (claim.t_start, claim.t_start), "end": (claim.t_end, claim.t_end)}.get(
+            anchor, (claim.t_start, claim.t_end))
+        if not (lo - 0.1 <= at <= hi + 0.1):
+            return f"stated time {at} s is not when the {claim.predicate} happens ({lo:.2f}..{hi:.2f} s)"
     reason = CHECKS[claim.predicate](world, claim)
     if claim.negated:
         return f"negated claim holds: {claim.predicate} is true" if reason is None else None

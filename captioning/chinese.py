@@ -88,7 +88,7 @@ class Chinese:
         size = SIZE[thing.size]
         one = "一" + MEASURE[thing.shape]
         colour, material, shape = COLOUR[thing.colour], MATERIAL[thing.material], self.shape_word[name]
-        if rng.random() < 0.4:  # 一个红色的小橡胶球
+        if thing.size != "medium" and rng.random() < 0.4:  # 一个红色的小橡胶球
             return f"{one}{colour}的{size}{material}{shape}"
         size = size if size.endswith("的") else size + pick(rng, ("的", ""))  # 一个小的红色橡胶球
         return f"{one}{size}{colour}{material}{shape}"
@@ -101,9 +101,11 @@ class Chinese:
             return ""
         return pick(rng, (f"在大约{t:.1f}秒时", f"在{t:.1f}秒左右", f"约{t:.1f}秒时"))
 
-    def vp(self, m: Message, rng, other: str | None = None) -> str:
+    def vp(self, m: Message, rng, other: str | None = None, prev: Message | None = None) -> str:
         k = m.kind
         x = other if other is not None else (self.ref(m.other) if m.other else "")
+        if k == "bounce" and prev is not None and m.other in (prev.other, prev.slot("onto")):
+            return self.at(m, rng) + pick(rng, ("又弹了起来", "随即弹起", "反弹起来"))
         if k == "fall":
             if m.slot("onto") is None:
                 vp = pick(rng, ("下落", "往下掉", "坠落"))
@@ -143,6 +145,11 @@ class Chinese:
             raise ValueError(f"no Chinese verb phrase for {k!r}")
         return self.at(m, rng) + vp
 
+    def vps(self, messages: list[Message], rng, other=None) -> list[str]:
+        name = other or (lambda n: None)
+        return [self.vp(m, rng, name(m.other) if m.other else None, messages[k - 1] if k else None)
+                for k, m in enumerate(messages)]
+
     def clause_list(self, vps: list[str], rng) -> str:
         if len(vps) == 1:
             return vps[0]
@@ -152,7 +159,7 @@ class Chinese:
     # --- sentences ----------------------------------------------------------------------
 
     def motion(self, messages: list[Message], connective: str | None, rng) -> str:
-        text = f"{self.ref(messages[0].subject)}{self.clause_list([self.vp(m, rng) for m in messages], rng)}。"
+        text = f"{self.ref(messages[0].subject)}{self.clause_list(self.vps(messages, rng), rng)}。"
         return (pick(rng, CONNECTIVE[connective]) if connective else "") + text
 
     def event(self, m: Message, rng) -> str:
@@ -166,6 +173,8 @@ class Chinese:
         if kind == "air":
             return pick(rng, ("悬在半空中", "悬停在空中", "被举在空中")), "半空中"
         x = self.ref(part[1]) if kind != "side" else ""
+        if kind == "on":
+            return pick(rng, (f"放在{x}上", f"停在{x}上")), f"{x}上"
         if kind == "on_top_of":
             return pick(rng, (f"叠放在{x}上面", f"放在{x}顶上")), f"{x}顶上"
         if kind == "above":
@@ -193,7 +202,7 @@ class Chinese:
         return f"{np_}{vp}" + (f"，位于{rest[0]}" if rest else "") + "。"
 
     def static(self, m: Message, rng) -> str:
-        return pick(rng, (f"地面上立着{self.full(m.subject, rng)}。", f"场景中还有{self.full(m.subject, rng)}。"))
+        return pick(rng, (f"场景中有{self.full(m.subject, rng)}。", f"画面里有{self.full(m.subject, rng)}。"))
 
     def setting(self, m: Message, rng) -> str:
         n = m.slot("n")
@@ -214,21 +223,21 @@ class Chinese:
         return text + "。"
 
     def camera(self, m: Message, rng) -> str:
-        angle = {"high": ("从较高的角度", "从高处俯视"), "low": ("从低角度", "贴近地面"),
+        angle = {"high": ("从较高的角度", "从高处"), "low": ("从低角度", "贴近地面"),
                  "level": ("从略高的位置", "从稍高处"), None: ("",)}[m.slot("angle")]
         angle = pick(rng, angle)
         motion, d = m.slot("motion"), m.slot("direction")
         side = {"left": "左", "right": "右"}.get(d, "")
+        head = pick(rng, ("镜头", "摄像机"))
+        shot = f"{head}{angle}拍摄，" if angle else head
         if motion == "static":
-            return pick(rng, (f"镜头{angle}拍摄，固定不动。" if angle else "镜头固定不动。", f"摄像机{angle}保持静止。"))
+            return shot + pick(rng, ("固定不动。", "始终保持静止。"))
         if motion == "orbit":
-            return pick(rng, (f"镜头{angle}绕着场景向{side}环绕。", f"摄像机{angle}围绕物体缓缓向{side}旋转。"))
+            return shot + pick(rng, (f"绕着场景向{side}环绕。", f"围绕物体缓缓向{side}旋转。"))
         if motion == "pan":
-            return pick(rng, (f"镜头{angle}向{side}平移。", f"摄像机{angle}向{side}横移。"))
+            return shot + pick(rng, (f"向{side}平移。", f"向{side}横移。"))
         if motion == "dolly":
-            if d == "in":
-                return pick(rng, (f"镜头{angle}缓缓推近。", f"摄像机{angle}慢慢向物体靠近。"))
-            return pick(rng, (f"镜头{angle}缓缓拉远。", f"摄像机{angle}慢慢后退。"))
+            return shot + (pick(rng, ("缓缓推近。", "慢慢向物体靠近。")) if d == "in" else pick(rng, ("缓缓拉远。", "慢慢后退。")))
         return f"画面是{angle}拍摄的。"
 
     def light(self, m: Message, rng) -> str:
@@ -256,9 +265,7 @@ class Chinese:
             named.add(n)
             return self.full(n, rng)
 
-        subject = name(main[0].subject)
-        vps = [self.vp(m, rng, name(m.other) if m.other else None) for m in main]
-        text = subject + self.clause_list(vps, rng)
+        text = name(main[0].subject) + self.clause_list(self.vps(main, rng, name), rng)
         for m in extras:
             if m.kind == "camera" and m.slot("motion"):
                 text += "，" + self.camera(m, rng)[:-1]
@@ -279,7 +286,7 @@ class Chinese:
         if q.qtype == "material":
             return f"{self.ref(q.subject)}是什么材质的？", f"{MATERIAL_NOUN[s['value']]}。"
         if q.qtype == "count":
-            what = SHAPE[s["shape"]][0] if "shape" in s else f"{MATERIAL_NOUN[s['material']]}物体" if "material" in s else "物体"
+            what = SHAPE[s["shape"]][0] if "shape" in s else f"{MATERIAL[s['material']]}物体" if "material" in s else "物体"
             return f"场景中有几个{what}？", f"{number(s['n'])}个。" if s["n"] else "一个也没有。"
         if q.qtype == "count_moved":
             return "片段中有几个物体发生了移动？", f"{number(s['n'])}个。" if s["n"] else "一个也没有。"

@@ -17,28 +17,37 @@ from captioning.chinese import Chinese
 from captioning.english import English
 from captioning.facts import Clip, happenings
 from captioning.plan import (
-    ClaimBook, Message, camera_message, intro_messages, light_message, main_messages, motion_messages,
-    setting_message,
+    ClaimBook, Message, camera_message, compact_intro, intro_messages, light_message, main_messages,
+    motion_messages, setting_message,
 )
 from captioning.questions import questions
 from captioning.types import LANGUAGES, QA, Captions, EventPhrase, Passage, Reference
 from scenes.types import SceneSpec, Trajectory
 
 REALISERS = {"en": English, "zh": Chinese}
-DENSE_WORDS = (40, 150)  # English words; Chinese follows the same plan
+DENSE_WORDS = 150  # at most this many English words; Chinese follows the same plan
 PART = {"refs": 0, "dense": 1, "short": 2, "events": 3, "qa": 4}
+KINDS = ("setting", "intro", "static", "motion", "camera", "light")
+DROP_ORDER = {  # what goes first when the paragraph is too long (higher first); unlisted never goes
+    "light": 9, "rest": 8, "still": 8, "bounce": 7, "setting": 6, "travel": 6, "intro_detail": 5.5, "land": 5,
+    "camera": 4, "static": 3.5, "exit": 3, "enter": 3, "fall": 2, "fly": 2, "descend": 1,
+}
 
 
 @dataclass(frozen=True)
 class Sentence:
-    kind: str  # setting | intro | static | motion | camera | light
+    kind: str  # one of KINDS
     messages: tuple[Message, ...]
     connective: str | None = None
-    priority: int = 0  # 0 = always kept; higher numbers are dropped first when too long
 
     @property
     def claims(self) -> tuple[int, ...]:
         return tuple(sorted({c for m in self.messages for c in m.claims}))
+
+    def key(self, names: tuple[str, ...]) -> tuple[int, int, int]:
+        """Identifies the sentence by content, so its wording survives other sentences being dropped."""
+        m = self.messages[0]
+        return KINDS.index(self.kind), names.index(m.subject) if m.subject in names else len(names), m.f0
 
 
 def _rng(spec: SceneSpec, *stream: int) -> np.random.Generator:
@@ -60,13 +69,12 @@ def _motion_sentences(motion: list[Message], rng: np.random.Generator) -> list[S
         if k > 0:
             previous_end = max(m.f1 for m in groups[k - 1])
             if group[0].f0 < previous_end:
-                connective = "meanwhile" if rng.random() < 0.3 else None
+                connective = "meanwhile" if rng.random() < 0.3 and out[-1].connective != "meanwhile" else None
             elif k == len(groups) - 1 and len(groups) > 2 and rng.random() < 0.5:
                 connective = "finally"
             elif rng.random() < 0.6:
                 connective = "then"
-        minor = all(m.kind in ("rest", "still", "bounce") for m in group)
-        out.append(Sentence("motion", tuple(group), connective, 1 if minor else 0))
+        out.append(Sentence("motion", tuple(group), connective))
     return out
 
 
@@ -76,6 +84,42 @@ def _render(realiser, s: Sentence, rng: np.random.Generator) -> str:
     return getattr(realiser, s.kind)(s.messages[0], rng)
 
 
+def _dense_plan(spec: SceneSpec, parts: dict[str, list[Message]], keep: list[Message], words) -> list[Sentence]:
+    """Sentences in one of three orders; optional content dropped (DROP_ORDER) until `words` fits."""
+    order = ([["setting"], ["static", "intro"], ["motion"], ["camera"], ["light"]],
+             [["camera"], ["setting"], ["static", "intro"], ["motion"], ["light"]],
+             [["setting"], ["light"], ["static", "intro"], ["motion"], ["camera"]])[int(_rng(spec, 2).integers(3))]
+    optional = [(DROP_ORDER[k], 0, k) for k in ("light", "setting", "camera", "intro_detail")]
+    optional += [(DROP_ORDER[m.kind], m.f0, m) for m in parts["motion"] if m.kind in DROP_ORDER and m not in keep]
+    optional += [(DROP_ORDER["static"], 0, m) for m in parts["static"]]
+    optional.sort(key=lambda x: (-x[0], -x[1]))
+    dropped: list = []
+
+    def build() -> list[Sentence]:
+        out = []
+        for group in order:
+            for kind in group:
+                if kind in dropped:
+                    continue
+                if kind == "motion":
+                    kept = [m for m in parts["motion"] if m not in dropped]
+                    out += _motion_sentences(kept, _rng(spec, 3))
+                    continue
+                for m in parts[kind]:
+                    if m in dropped:
+                        continue
+                    if kind == "intro" and "intro_detail" in dropped:
+                        m = compact_intro(m)
+                    out.append(Sentence(kind, (m,)))
+        return [s for s in out if s.claims]
+
+    sentences = build()
+    while words(sentences) > DENSE_WORDS and optional:
+        dropped.append(optional.pop(0)[2])
+        sentences = build()
+    return sentences
+
+
 def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...] = LANGUAGES, *,
              qa: bool = True, simulate: Callable[[SceneSpec], Trajectory] | None = None) -> Captions:
     """Captions, event phrases and questions for one clip, each kept with the claims it states.
@@ -83,6 +127,7 @@ def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...]
     `qa=False` skips the questions (and the two extra simulations they need);
     `simulate` defaults to `scenes.simulate`.
     """
+    languages = tuple(languages)
     unknown = [lang for lang in languages if lang not in REALISERS]
     if unknown or not languages:
         raise ValueError(f"unknown languages {unknown or languages!r}; choose from {tuple(REALISERS)}")
@@ -93,64 +138,48 @@ def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...]
     plan = _rng(spec, 0)
     choices = refer.choose(clip)
     langs = tuple(dict.fromkeys(("en", *languages)))  # English always: it measures the length budget
-    realisers = {lang: REALISERS[lang](spec, choices, _rng(spec, 1, k, PART["refs"])) for k, lang in enumerate(langs)}
-    lang_rng = lambda lang, part, i: _rng(spec, 1, langs.index(lang), PART[part], i)  # noqa: E731
+    stream = lambda lang, part, *key: _rng(spec, 1, tuple(REALISERS).index(lang), PART[part], *key)  # noqa: E731
+    realisers = {lang: REALISERS[lang](spec, choices, stream(lang, "refs")) for lang in langs}
+
+    def say(part: str, key: tuple, fn) -> dict[str, str]:
+        """fn(realiser, rng) in every language, each with its own wording stream."""
+        return {lang: fn(realisers[lang], stream(lang, part, *key)) for lang in languages}
+
     book = ClaimBook()
-
-    # --- dense: plan sentences, then drop optional ones until it fits -------------------------
     motion = motion_messages(clip, book, plan, found=found)
-    intros = [Sentence(m.kind, (m,), priority=0 if m.kind == "intro" else 1) for m in intro_messages(clip, book, plan)]
-    setting = Sentence("setting", (setting_message(clip, book, plan),), priority=2)
-    camera = Sentence("camera", (camera_message(clip, book),), priority=1)
-    light = Sentence("light", (light_message(clip, book),), priority=2)
-    story = _motion_sentences(motion, plan)
-    order = int(plan.integers(3))
-    if order == 0:
-        sentences = [setting, *intros, *story, camera, light]
-    elif order == 1:
-        sentences = [camera, setting, *intros, *story, light]
-    else:
-        sentences = [setting, light, *intros, *story, camera]
-    sentences = [s for s in sentences if s.claims]
-    numbered = list(enumerate(sentences))  # wording streams follow the planned position, not the kept one
-
-    def words(kept) -> int:
-        return sum(len(_render(realisers["en"], s, lang_rng("en", "dense", i)).split()) for i, s in kept)
-
-    while words(numbered) > DENSE_WORDS[1] and any(s.priority for _, s in numbered):
-        worst = max(numbered, key=lambda x: (x[1].priority, x[0]))
-        numbered.remove(worst)
-    dense = tuple(
-        Passage({lang: _render(realisers[lang], s, lang_rng(lang, "dense", i)) for lang in languages}, s.claims)
-        for i, s in numbered
-    )
-
-    # --- short: the main happening, its participants in full ---------------------------------
+    intros = intro_messages(clip, book, plan)
+    setting, camera, light = setting_message(clip, book, plan), camera_message(clip, book), light_message(clip, book)
     main = main_messages(motion)
-    extras = [m for m, p in ((camera.messages[0], 0.3), (setting.messages[0], 0.2)) if plan.random() < p and m.claims]
-    named = {main[0].subject, *(m.other for m in main if m.other and m.other != "floor")} if main else set()
-    short_claims = {c for m in (*main, *extras) for c in m.claims}
-    for name in sorted(named):
-        short_claims.update(book.attributes(spec, name))
-    if not main:  # nothing moves: name the objects and where they are
-        main = [m for s in intros for m in s.messages][:1]
-    short = Passage({lang: realisers[lang].short(main, extras, lang_rng(lang, "short", 0)) if main[0].kind != "intro"
-                     else realisers[lang].intro(main[0], lang_rng(lang, "short", 0)) for lang in languages},
-                    tuple(sorted(short_claims | {c for m in main for c in m.claims})))
 
-    # --- events: one timestamped phrase per happening ----------------------------------------
+    # dense: plan sentences, then drop optional content until it fits
+    parts = {"setting": [setting], "intro": [m for m in intros if m.kind == "intro"],
+             "static": [m for m in intros if m.kind == "static"], "motion": motion, "camera": [camera], "light": [light]}
+    names = clip.traj.names
+    sentences = _dense_plan(spec, parts, main, lambda ss: sum(
+        len(_render(realisers["en"], x, stream("en", "dense", *x.key(names))).split()) for x in ss))
+    dense = tuple(Passage(say("dense", x.key(names), lambda r, g, x=x: _render(r, x, g)), x.claims) for x in sentences)
+
+    # short: the main happening and its participants in full, sometimes the camera or floor
+    extras = [m for m, p in ((camera, 0.3), (setting, 0.2)) if plan.random() < p and m.claims]
+    if main:
+        named = sorted({main[0].subject, *(m.other for m in main if m.other in names)})
+        claims = {c for m in (*main, *extras) for c in m.claims}
+        claims.update(c for n in named for c in book.attributes(spec, n))
+        short = Passage(say("short", (0,), lambda r, g: r.short(main, extras, g)), tuple(sorted(claims)))
+    else:  # nothing happens: name an object and where it is
+        short = Passage(say("short", (0,), lambda r, g: r.intro(parts["intro"][0], g)), parts["intro"][0].claims)
+
+    # events: one timestamped phrase per happening, without stated times
     events = tuple(
-        EventPhrase(m.f0 / clip.fps, m.f1 / clip.fps,
-                    Passage({lang: realisers[lang].event(m, lang_rng(lang, "events", i)) for lang in languages}, m.claims))
+        EventPhrase(m.f0 / clip.fps, m.f1 / clip.fps, Passage(say("events", (i,), lambda r, g, m=m: r.event(m, g)), m.claims))
         for i, m in enumerate(motion_messages(clip, book, None, found=found))
     )
 
-    # --- questions ------------------------------------------------------------------------
     asked = questions(clip, found, plan, simulate) if qa else []
     qas = []
     for i, q in enumerate(asked):
-        texts = {lang: realisers[lang].qa(q, lang_rng(lang, "qa", i)) for lang in languages}
-        qas.append(QA(q.kind, {lang: t[0] for lang, t in texts.items()}, {lang: t[1] for lang, t in texts.items()},
+        texts = say("qa", (i,), lambda r, g, q=q: r.qa(q, g))
+        qas.append(QA(q.kind, {k: t[0] for k, t in texts.items()}, {k: t[1] for k, t in texts.items()},
                       tuple(book.add(c) for c in q.claims)))
 
     references = [Reference(name, c.attributes, c.spatial, {lang: realisers[lang].refs[name] for lang in languages})
@@ -158,6 +187,20 @@ def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...]
     for q in asked:  # questions that name an object by other attributes ("the sphere", "the red object")
         attrs = dict(q.slots).get("attributes") or ((("colour", dict(q.slots)["colour"]),) if q.qtype == "shape" else None)
         if attrs:
-            references.append(Reference(q.subject, attrs, None,
-                                        {lang: realisers[lang].definite(attrs, None) for lang in languages}))
-    return Captions(tuple(languages), tuple(book.claims), short, dense, events, tuple(qas), tuple(references))
+            references.append(Reference(q.subject, attrs, None, {lang: realisers[lang].definite(attrs, None)
+                                                                 for lang in languages}))
+    return _pruned(Captions(languages, tuple(book.claims), short, dense, events, tuple(qas), tuple(references)))
+
+
+def _pruned(caps: Captions) -> Captions:
+    """Drop claims no text states (planned, then cut for length) and renumber the rest."""
+    used = sorted(caps.all_claim_indices())
+    new = {old: k for k, old in enumerate(used)}
+    renumber = lambda p: Passage(p.text, tuple(new[c] for c in p.claims))  # noqa: E731
+    return Captions(
+        caps.languages, tuple(caps.claims[c] for c in used), renumber(caps.short_passage),
+        tuple(renumber(p) for p in caps.dense_passages),
+        tuple(EventPhrase(e.start_s, e.end_s, renumber(e.passage)) for e in caps.events),
+        tuple(QA(q.kind, q.question, q.answer, tuple(new[c] for c in q.claims)) for q in caps.qa),
+        caps.references,
+    )

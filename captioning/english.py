@@ -112,10 +112,13 @@ class English:
             return ""
         return pick(rng, (f" at about {t:.1f} seconds", f" about {t:.1f} seconds in", f" at around {t:.1f} s"))
 
-    def vp(self, m: Message, rng: np.random.Generator, other: str | None = None) -> str:
-        """Verb phrase for a motion message; `other` overrides how the other participant is named."""
+    def vp(self, m: Message, rng: np.random.Generator, other: str | None = None, prev: Message | None = None) -> str:
+        """Verb phrase for a motion message; `other` overrides how the other participant is named,
+        `prev` is the message just before in the same clause list (to avoid repeating a surface)."""
         k = m.kind
         x = other if other is not None else (self.ref(m.other) if m.other else "")
+        if k == "bounce" and prev is not None and m.other in (prev.other, prev.slot("onto")):
+            return pick(rng, ("bounces", "bounces back up", "rebounds")) + self.at(m, rng)
         if k == "fall":
             if m.slot("onto") is None:
                 return pick(rng, ("falls", "drops", "falls downward"))
@@ -155,6 +158,11 @@ class English:
             raise ValueError(f"no English verb phrase for {k!r}")
         return vp + self.at(m, rng)
 
+    def vps(self, messages: list[Message], rng, other=None) -> list[str]:
+        name = other or (lambda n: None)
+        return [self.vp(m, rng, name(m.other) if m.other else None, messages[k - 1] if k else None)
+                for k, m in enumerate(messages)]
+
     def clause_list(self, vps: list[str], rng) -> str:
         if len(vps) == 1:
             return vps[0]
@@ -165,7 +173,7 @@ class English:
 
     def motion(self, messages: list[Message], connective: str | None, rng) -> str:
         """One subject, one to three things it does, in order."""
-        text = f"{self.ref(messages[0].subject)} {self.clause_list([self.vp(m, rng) for m in messages], rng)}"
+        text = f"{self.ref(messages[0].subject)} {self.clause_list(self.vps(messages, rng), rng)}"
         if connective is not None:
             text = f"{pick(rng, CONNECTIVE[connective])} {text}"
         return cap(text) + "."
@@ -181,6 +189,8 @@ class English:
         if kind == "air":
             return pick(rng, ("hangs in the air", "is held in mid-air", "floats above the floor")), "in mid-air"
         x = self.ref(part[1]) if len(part) > 1 and kind != "side" else ""
+        if kind == "on":
+            return pick(rng, (f"sits on {x}", f"rests on {x}")), f"on {x}"
         if kind == "on_top_of":
             return pick(rng, (f"sits on top of {x}", f"rests on top of {x}", f"is stacked on {x}")), f"on top of {x}"
         if kind == "above":
@@ -208,8 +218,7 @@ class English:
         return cap(" ".join([np_, vp, *rest])) + "."
 
     def static(self, m: Message, rng) -> str:
-        return cap(pick(rng, (f"{self.full(m.subject, rng)} stands on the floor",
-                              f"there is also {self.full(m.subject, rng)}"))) + "."
+        return cap(pick(rng, (f"there is {self.full(m.subject, rng)}", f"the scene includes {self.full(m.subject, rng)}"))) + "."
 
     def setting(self, m: Message, rng) -> str:
         n = m.slot("n")
@@ -237,7 +246,7 @@ class English:
         angle = pick(rng, angle)
         motion, d = m.slot("motion"), m.slot("direction")
         if motion == "static":
-            return pick(rng, (f"The camera stays still{angle}.", f"The camera does not move, looking on{angle}.",
+            return pick(rng, (f"The camera stays still, looking on{angle}.", f"The camera does not move, looking on{angle}.",
                               f"A fixed camera watches{angle}."))
         if motion == "orbit":
             return pick(rng, (f"The camera slowly orbits to the {d} around the scene{angle}.",
@@ -282,8 +291,7 @@ class English:
             return self.full(n, rng)
 
         subject = name(main[0].subject)
-        vps = [self.vp(m, rng, name(m.other) if m.other else None) for m in main]
-        text = f"{subject} {self.clause_list(vps, rng)}"
+        text = f"{subject} {self.clause_list(self.vps(main, rng, name), rng)}"
         for m in extras:
             if m.kind == "camera":
                 cam = self.camera(m, rng)[:-1]

@@ -163,6 +163,9 @@ def placement(clip: Clip, i: int, placed: list[int], rng: np.random.Generator, b
                 support = (("on_top_of", other), Claim(name, "on_top_of", other))
             elif gap > 0.1 and support is None:
                 support = (("above", other), Claim(name, "above", other))
+    statics = sorted(clip.initially_touching(name) & {st.name for st in clip.spec.statics})
+    if support is None and statics:
+        support = (("on", statics[0]), Claim(name, "touches", statics[0]))
     if support is None:
         if low[0, i] < 0.005:
             support = (("floor",), Claim(name, "on_floor"))
@@ -203,8 +206,8 @@ def intro_messages(clip: Clip, book: ClaimBook, rng: np.random.Generator) -> lis
         name = clip.traj.names[i]
         parts, where = placement(clip, i, placed, rng, book)
         moving = clip.speed[0, i] > 0.5
-        out.append(Message("intro", name, None, (("moving", moving), ("where", tuple(parts))),
-                           book.attributes(clip.spec, name) + tuple(where)))
+        slots = (("moving", moving), ("where", tuple(parts)), ("where_claims", tuple(where)))
+        out.append(Message("intro", name, None, slots, book.attributes(clip.spec, name) + tuple(where)))
         placed.append(i)
     for static in clip.spec.statics:
         out.append(Message("static", static.name, None, (), book.attributes(clip.spec, static.name)))
@@ -313,6 +316,16 @@ def light_message(clip: Clip, book: ClaimBook) -> Message:
     slots["shadows"] = light.shadows
     claims.append(Claim("scene", "shadows", negated=not light.shadows))
     return Message("light", "light", None, tuple(sorted(slots.items())), tuple(book.add(c) for c in claims))
+
+
+def compact_intro(m: Message) -> Message:
+    """The intro with only its first placement part (and its claim), to save words."""
+    where, claims = m.slot("where"), m.slot("where_claims")
+    if len(where) < 2:
+        return m
+    dropped = set(claims[1:])
+    slots = tuple((k, where[:1] if k == "where" else claims[:1] if k == "where_claims" else v) for k, v in m.slots)
+    return Message(m.kind, m.subject, m.other, slots, tuple(c for c in m.claims if c not in dropped), m.f0, m.f1)
 
 
 def main_messages(motion: list[Message]) -> list[Message]:

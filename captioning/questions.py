@@ -244,8 +244,7 @@ def counterfactual(clip: Clip, found: list[Happening], rng: np.random.Generator,
     spec = clip.spec
     if len(spec.objects) < 2:
         return []
-    involved = [h.subject for h in found if h.kind in ("hit", "collide")] + \
-               [h.other for h in found if h.kind in ("hit", "collide", "fall") and h.other in clip.traj.names]
+    involved = [h.subject for h in found if h.kind in ("hit", "collide")]  # in time order: the first mover
     removed = involved[0] if involved else spec.objects[int(rng.integers(len(spec.objects)))].name
     cf = _alternate(clip, dataclasses.replace(spec, objects=tuple(o for o in spec.objects if o.name != removed)),
                     simulate)

@@ -31,6 +31,7 @@ PREDICATES = (
     # layout at one instant (t_start == t_end)
     "left_of", "right_of", "in_front_of", "behind",  # relative to the camera at that moment
     "on_top_of", "above",  # object = another object
+    "touches",  # object = an object or static it is in contact with at that instant
     "on_floor", "in_air",
     "screen_side",  # object = "left" | "centre" | "right" of the picture
     "in_view",
@@ -178,6 +179,21 @@ class Captions:
         for q in self.qa:
             out.update(q.claims)
         return out
+
+    def to_text(self) -> str:
+        """A human-readable page: short and dense captions, timed events, questions."""
+        lines = ["captions"]
+        for title, texts in (("short", self.short), ("dense", self.dense)):
+            for k, lang in enumerate(self.languages):
+                lines.append(f"  {title if k == 0 else '':<6} [{lang}] {texts[lang]}")
+        lines.append(f"events ({len(self.events)})")
+        for e in self.events:
+            lines.append(f"  {e.start_s:5.2f}-{e.end_s:5.2f}s  " + "  |  ".join(e.passage.text[lang] for lang in self.languages))
+        lines.append(f"questions ({len(self.qa)})")
+        for q in self.qa:
+            for k, lang in enumerate(self.languages):
+                lines.append(f"  {q.kind if k == 0 else '':<15} [{lang}] {q.question[lang]}  ->  {q.answer[lang]}")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict:
         langs = self.languages

@@ -45,8 +45,9 @@ class Context:
 
             self.renderer_name = GL.glGetString(GL.GL_RENDERER).decode()
             self.version = GL.glGetString(GL.GL_VERSION).decode()
-            self.max_size = int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_SIZE))
+            self.max_size = int(min(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_SIZE), *GL.glGetIntegerv(GL.GL_MAX_VIEWPORT_DIMS)))
             self.max_samples = int(GL.glGetIntegerv(GL.GL_MAX_SAMPLES))
+            self.max_uniform_block = int(GL.glGetIntegerv(GL.GL_MAX_UNIFORM_BLOCK_SIZE))
         except EGLUnavailable:
             raise
         except Exception as err:  # PyOpenGL/EGL raise many types (ImportError, GLError, AssertionError...)
@@ -57,5 +58,21 @@ class Context:
 
     def close(self) -> None:
         if self._platform is not None:
-            self._platform.delete_context()
+            release(self._platform)
             self._platform = None
+
+
+def release(platform) -> None:
+    """Destroy a pyrender EGL platform's context but keep its display.
+
+    pyrender's `delete_context` (also run by its `__del__`) calls eglTerminate, and an
+    EGL display is shared by every context of the process: closing one renderer would
+    kill the others (EGL_BAD_DISPLAY). We destroy only the context and detach the display.
+    """
+    from OpenGL import EGL
+
+    if platform._egl_context is not None:
+        EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
+        EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
+    platform._egl_context = None
+    platform._egl_display = None

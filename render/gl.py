@@ -5,6 +5,7 @@ import numpy as np
 from OpenGL import GL
 
 GLSL_VERSION = "#version 330 core\n"
+UNIFORM_BLOCKS = ("FrameTable",)  # uniform block name -> binding point (its index)
 
 
 class Program:
@@ -21,6 +22,10 @@ class Program:
             GL.glDeleteShader(s)
         if not GL.glGetProgramiv(self.id, GL.GL_LINK_STATUS):
             raise RuntimeError(f"shader link failed ({defines}): {GL.glGetProgramInfoLog(self.id).decode()}")
+        for binding, block in enumerate(UNIFORM_BLOCKS):
+            index = GL.glGetUniformBlockIndex(self.id, block)
+            if index != GL.GL_INVALID_INDEX:
+                GL.glUniformBlockBinding(self.id, index, binding)
         self._locations: dict[str, int] = {}
 
     def use(self) -> "Program":
@@ -58,26 +63,41 @@ def _compile(kind: int, source: str) -> int:
     return shader
 
 
-def texture(internal: int, width: int, height: int, samples: int = 1, *, linear: bool = False) -> int:
+def clip_control_zero_to_one() -> None:
+    """glClipControl(GL_LOWER_LEFT, GL_ZERO_TO_ONE) (GL 4.5): clip z in 0..1, so a reversed,
+    float depth buffer keeps ~1e-7 relative precision at every distance. PyOpenGL 3.1.0
+    (pinned by pyrender) predates it, so it is looked up by name."""
+    import ctypes
+
+    import OpenGL.platform
+
+    address = OpenGL.platform.PLATFORM.getExtensionProcedure(b"glClipControl")
+    if not address:
+        raise RuntimeError("this OpenGL has no glClipControl (needs OpenGL 4.5 or ARB_clip_control)")
+    ctypes.CFUNCTYPE(None, ctypes.c_uint, ctypes.c_uint)(address)(0x8CA1, 0x935F)  # GL_LOWER_LEFT, GL_ZERO_TO_ONE
+
+
+def texture(internal: int, width: int, height: int, samples: int = 1, *, linear: bool = False,
+            target: int = GL.GL_TEXTURE_2D) -> int:
     """Storage-only texture (or multisample texture) to render into or fetch from."""
     tex = GL.glGenTextures(1)
     if samples > 1:
         GL.glBindTexture(GL.GL_TEXTURE_2D_MULTISAMPLE, tex)
         GL.glTexStorage2DMultisample(GL.GL_TEXTURE_2D_MULTISAMPLE, samples, internal, width, height, GL.GL_TRUE)
         return tex
-    GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-    GL.glTexStorage2D(GL.GL_TEXTURE_2D, 1, internal, width, height)
+    GL.glBindTexture(target, tex)
+    GL.glTexStorage2D(target, 1, internal, width, height)
     filt = GL.GL_LINEAR if linear else GL.GL_NEAREST
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, filt)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, filt)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
+    GL.glTexParameteri(target, GL.GL_TEXTURE_MIN_FILTER, filt)
+    GL.glTexParameteri(target, GL.GL_TEXTURE_MAG_FILTER, filt)
+    GL.glTexParameteri(target, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
+    GL.glTexParameteri(target, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
     return tex
 
 
-def framebuffer(colours: list[int], depth: int | None, samples: int = 1) -> int:
+def framebuffer(colours: list[int], depth: int | None, samples: int = 1, target: int = GL.GL_TEXTURE_2D) -> int:
     """A framebuffer drawing into `colours` (attachments 0..n-1) and `depth`."""
-    target = GL.GL_TEXTURE_2D_MULTISAMPLE if samples > 1 else GL.GL_TEXTURE_2D
+    target = GL.GL_TEXTURE_2D_MULTISAMPLE if samples > 1 else target
     fbo = GL.glGenFramebuffers(1)
     GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
     for i, tex in enumerate(colours):
@@ -93,12 +113,41 @@ def framebuffer(colours: list[int], depth: int | None, samples: int = 1) -> int:
     return fbo
 
 
+def clear(width: int, height: int, depth: float, colour: tuple | None = None) -> None:
+    """Clear depth (and colour) of the bottom `height` rows only: a batch shorter than
+    the strip leaves the rest alone. Clear values are set here, every time."""
+    bits = GL.GL_DEPTH_BUFFER_BIT
+    GL.glClearDepth(depth)
+    if colour is not None:
+        GL.glClearColor(*colour)
+        bits |= GL.GL_COLOR_BUFFER_BIT
+    GL.glDepthMask(GL.GL_TRUE)
+    GL.glEnable(GL.GL_SCISSOR_TEST)
+    GL.glScissor(0, 0, width, height)
+    GL.glClear(bits)
+    GL.glDisable(GL.GL_SCISSOR_TEST)
+
+
 def float_texture(table: np.ndarray) -> int:
     """A float RGBA texture holding `table` [rows, texels, 4] (fetched with texelFetch)."""
     rows, cols = table.shape[:2]
     tex = texture(GL.GL_RGBA32F, cols, rows)
     GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, cols, rows, GL.GL_RGBA, GL.GL_FLOAT, np.ascontiguousarray(table, np.float32))
     return tex
+
+
+def uniform_buffer(size: int, binding: int) -> int:
+    """A uniform buffer of `size` bytes bound to `binding`, for `update_uniform_buffer`."""
+    buf = GL.glGenBuffers(1)
+    GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, buf)
+    GL.glBufferData(GL.GL_UNIFORM_BUFFER, size, None, GL.GL_DYNAMIC_DRAW)
+    GL.glBindBufferBase(GL.GL_UNIFORM_BUFFER, binding, buf)
+    return buf
+
+
+def update_uniform_buffer(buf: int, data: np.ndarray) -> None:
+    GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, buf)
+    GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, data.nbytes, np.ascontiguousarray(data))
 
 
 def read(fbo: int, attachment: int, width: int, height: int, fmt: int, kind: int, out: np.ndarray) -> None:

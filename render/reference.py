@@ -10,6 +10,7 @@ import numpy as np
 import trimesh
 
 from render.compat import pyrender  # the NumPy 2 patch comes first
+from render.egl import release
 from render.frames import Frames
 from render.transforms import NEAR, object_matrices, static_matrices, sun_direction
 from scenes import camera, shapes
@@ -89,5 +90,10 @@ class PyrenderReference:
                       ids=np.stack(ids) if ids else None, flow=None, K=K, poses=poses)
 
     def close(self) -> None:
-        self._renderer.delete()
+        """Free pyrender's GL objects and its context, leaving other contexts alive."""
+        r = self._renderer
+        r._platform.make_current()
+        r._renderer.delete()
+        release(r._platform)
+        r._renderer = r._platform = None
 

@@ -73,7 +73,7 @@ class _Targets:
     def __init__(self, width: int, height: int, tiles: int, quality: Quality, shadow_tile: int, flow: bool):
         s, n = quality.supersample, quality.samples
         self.colour = gl.texture(GL.GL_RGBA8, width * s, height * s * tiles, n)
-        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT24, width * s, height * s * tiles, n)
+        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT32F, width * s, height * s * tiles, n)
         formats = (GL.GL_RGBA8, GL.GL_R32F, GL.GL_R8, GL.GL_RG32F)[: 4 if flow else 3]  # colour, depth, id, flow
         outputs = [gl.texture(f, width, height * tiles) for f in formats]
         self.textures = [self.colour, self.depth, *outputs]
@@ -81,10 +81,12 @@ class _Targets:
         self.scene, self.resolve = self.framebuffers
         self.shadow_map = self.shadow = None
         if shadow_tile:
-            self.shadow_map = gl.texture(GL.GL_DEPTH_COMPONENT24, shadow_tile, shadow_tile * tiles, linear=True)
-            GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE)
-            GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)
-            self.shadow = gl.framebuffer([], self.shadow_map)
+            # a rectangle texture: looked up in texels, so a tile's lookups do not depend on the strip's length
+            rect = GL.GL_TEXTURE_RECTANGLE
+            self.shadow_map = gl.texture(GL.GL_DEPTH_COMPONENT24, shadow_tile, shadow_tile * tiles, linear=True, target=rect)
+            GL.glTexParameteri(rect, GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE)
+            GL.glTexParameteri(rect, GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)
+            self.shadow = gl.framebuffer([], self.shadow_map, target=rect)
             self.textures.append(self.shadow_map)
             self.framebuffers.append(self.shadow)
 
@@ -109,12 +111,13 @@ class _Clip:
     spec: SceneSpec
     K: np.ndarray
     poses: np.ndarray
+    table: np.ndarray  # frame_table [T, rows, 4], uploaded batch by batch
     draws: list[_Draw]  # objects and statics (the floor is drawn apart)
     light: np.ndarray | None  # world -> light clip, or None without shadows
     light_width: float
     footprint: tuple[float, float, float, float]  # floor box where shadows can fall
     shadow_tile: int
-    tiles: int  # frames per batch
+    tiles: int  # frames per batch: fixed by image size, quality and scene, never by clip length
     flow: bool
 
 
@@ -132,9 +135,12 @@ class Renderer:
         self._meshes: OrderedDict[tuple, _Mesh] = OrderedDict()
         self._targets: _Targets | None = None
         self._targets_key: tuple | None = None
-        self._tables: list[int] = []
+        self._flow_table: int | None = None
+        self._frame_rows = min(4096, self._context.max_uniform_block // 16)
+        self._frame_buffer = gl.uniform_buffer(16 * self._frame_rows, gl.UNIFORM_BLOCKS.index("FrameTable"))
         self._empty_vao = GL.glGenVertexArrays(1)
         self._floor = _Mesh(*_floor_grid())
+        gl.clip_control_zero_to_one()
 
     def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",)) -> Frames:
         """Frames of `spec` moving as `trajectory`. rgb always; add "depth", "ids", "flow" as needed."""
@@ -154,6 +160,7 @@ class Renderer:
         flow = np.empty((T, H, W, 2), np.float32) if clip.flow else None
         for first in range(0, T, clip.tiles):
             n = min(clip.tiles, T - first)
+            gl.update_uniform_buffer(self._frame_buffer, clip.table[first:first + n])
             if clip.light is not None:
                 self._shadow_pass(clip, first, n)
             self._scene_pass(clip, first, n)
@@ -176,8 +183,9 @@ class Renderer:
             p.delete()
         if self._targets is not None:
             self._targets.delete()
-        if self._tables:
-            GL.glDeleteTextures(self._tables)
+        if self._flow_table is not None:
+            GL.glDeleteTextures([self._flow_table])
+        GL.glDeleteBuffers(1, [self._frame_buffer])
         GL.glDeleteVertexArrays(1, [self._empty_vao])
         self._context.close()
         self._context = None
@@ -200,8 +208,9 @@ class Renderer:
         statics = transforms.static_matrices(spec.statics)
         models = np.concatenate(
             [objects, np.broadcast_to(statics, (T,) + statics.shape), np.broadcast_to(np.eye(4), (T, 1, 4, 4))], axis=1)
-        self._upload_tables(transforms.frame_table(poses, K, W, H, models),
-                            transforms.flow_matrices(K, poses, objects).reshape(T, -1, 4) if flow else None)
+        table = transforms.frame_table(poses, K, W, H, models)
+        if flow:
+            self._upload_flow_table(transforms.flow_matrices(K, poses, objects).reshape(T, -1, 4))
 
         sun = transforms.sun_direction(spec.light.azimuth_deg, spec.light.elevation_deg)
         light, light_width = None, 0.0
@@ -209,9 +218,12 @@ class Renderer:
         if q.shadows and spec.light.shadows and len(casters[0]):
             light, light_width = transforms.light_matrix(sun, *casters)
         shadow_tile = int(np.clip(math.ceil(q.shadow_texels * max(W, H)), *SHADOW_TILE)) if light is not None else 0
-        limit = self._context.max_size
-        tiles = min(T, limit // (H * ss), limit // shadow_tile if shadow_tile else T,
-                    max(1, MAX_BATCH_SAMPLES // (W * H * ss * ss * q.samples)))
+        limit = self._context.max_size  # tiles stack along y, up to the largest texture / viewport
+        tiles = min(limit // (H * ss), limit // shadow_tile if shadow_tile else limit, self._frame_rows // table.shape[1],
+                    MAX_BATCH_SAMPLES // (W * H * ss * ss * q.samples))
+        if tiles < 1:
+            raise ValueError(f"a {W}x{H} clip with {len(spec.objects)} objects and {len(spec.statics)} statics does not fit "
+                             f"one batch (GL limits: {limit} px, {self._frame_rows} uniform rows)")
         self._ensure_targets((W, H, tiles, q, shadow_tile, flow))
 
         radii = _radii_px(spec, trajectory, K, poses) * ss
@@ -219,7 +231,7 @@ class Renderer:
                  for k, (o, r) in enumerate(zip(spec.objects, radii))]
         draws += [_Draw(self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
         footprint = transforms.shadow_footprint(light, sun, FLOOR_HALF) if light is not None else (0.0, 0.0, 0.0, 0.0)
-        clip = _Clip(spec, K, poses, draws, light, light_width, footprint, shadow_tile, tiles, flow)
+        clip = _Clip(spec, K, poses, table, draws, light, light_width, footprint, shadow_tile, tiles, flow)
         self._set_clip_uniforms(clip, sun)
         return clip
 
@@ -228,7 +240,7 @@ class Renderer:
         shadows = clip.light is not None
         for is_floor, has_shadows in {(False, shadows), (True, False), (True, shadows)}:
             p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows)
-            p.set("u_frames", 0)
+            p.set("u_stride", clip.table.shape[1])
             p.set("u_tiles", clip.tiles)
             p.set("u_sun_dir", sun)
             p.set("u_sun", float(lit.intensity))
@@ -250,9 +262,10 @@ class Renderer:
                 p.set("u_shadow_map", 1)
                 p.set("u_light", clip.light)
                 p.set("u_normal_offset", 1.5 * clip.light_width / clip.shadow_tile)
+                p.set("u_shadow_tile", float(clip.shadow_tile))
         if shadows:
             p = self._program("shadow", SHADOW_PASS=True)
-            p.set("u_frames", 0)
+            p.set("u_stride", clip.table.shape[1])
             p.set("u_tiles", clip.tiles)
             p.set("u_light", clip.light)
         p = self._resolve_program(clip.flow)
@@ -262,6 +275,7 @@ class Renderer:
         if clip.flow:
             p.set("u_flow", 4)
             p.set("u_height", spec.height)
+            p.set("u_last", clip.table.shape[0] - 1)
             p.set("u_intrinsics", clip.K[[0, 1, 0, 1], [0, 1, 2, 2]])
 
     def _program(self, kind: str, **defines) -> gl.Program:
@@ -272,7 +286,8 @@ class Renderer:
                 "scene": (shaders.SCENE_VS, shaders.SCENE_FS),
                 "resolve": (shaders.RESOLVE_VS, shaders.RESOLVE_FS),
             }[kind]
-            self._programs[key] = gl.Program(vs, fs, {k: int(v) for k, v in defines.items() if v is not False})
+            defines = {k: int(v) for k, v in defines.items() if v is not False}
+            self._programs[key] = gl.Program(vs, fs, {"FRAME_ROWS": self._frame_rows, **defines})
         return self._programs[key].use()
 
     def _resolve_program(self, flow: bool) -> gl.Program:
@@ -288,10 +303,10 @@ class Renderer:
         self._meshes.move_to_end(key)
         return mesh
 
-    def _upload_tables(self, frame_table: np.ndarray, flow_table: np.ndarray | None) -> None:
-        if self._tables:
-            GL.glDeleteTextures(self._tables)
-        self._tables = [gl.float_texture(t) for t in (frame_table, flow_table) if t is not None]
+    def _upload_flow_table(self, table: np.ndarray) -> None:
+        if self._flow_table is not None:
+            GL.glDeleteTextures([self._flow_table])
+        self._flow_table = gl.float_texture(table)
 
     def _ensure_targets(self, key: tuple) -> None:
         if key != self._targets_key:
@@ -305,13 +320,11 @@ class Renderer:
     def _shadow_pass(self, clip: _Clip, first: int, n: int) -> None:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.shadow)
         GL.glViewport(0, 0, clip.shadow_tile, clip.shadow_tile * clip.tiles)
-        GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
-        _state(depth=True, cull=GL.GL_FRONT, front=GL.GL_CCW)  # back faces: no acne on lit faces
+        gl.clear(clip.shadow_tile, clip.shadow_tile * n, depth=1.0)
+        _state(depth=GL.GL_LESS, cull=GL.GL_FRONT, front=GL.GL_CCW)  # back faces: no acne on lit faces
         GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
         GL.glPolygonOffset(1.5, 2.0)
-        _bind(0, GL.GL_TEXTURE_2D, self._tables[0])
         p = self._program("shadow", SHADOW_PASS=True)
-        p.set("u_first", first)
         for d in clip.draws:  # the floor casts no shadow
             p.set("u_slot", d.slot)
             d.mesh.draw(n)
@@ -321,15 +334,13 @@ class Renderer:
         ss = self.quality.supersample
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.scene)
         GL.glViewport(0, 0, clip.spec.width * ss, clip.spec.height * ss * clip.tiles)
-        GL.glClearColor(*(c / 255.0 for c in clip.spec.floor.background), 0.0)
-        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        _state(depth=True, cull=GL.GL_BACK, front=GL.GL_CW)  # image rows are flipped: winding too
-        _bind(0, GL.GL_TEXTURE_2D, self._tables[0])
+        gl.clear(clip.spec.width * ss, clip.spec.height * ss * n, depth=0.0,  # reversed z: 0 is infinitely far
+                 colour=(*(c / 255.0 for c in clip.spec.floor.background), 0.0))
+        _state(depth=GL.GL_GREATER, cull=GL.GL_BACK, front=GL.GL_CW)  # image rows are flipped: winding too
         shadows = clip.light is not None
         if shadows:
-            _bind(1, GL.GL_TEXTURE_2D, self._targets.shadow_map)
+            _bind(1, GL.GL_TEXTURE_RECTANGLE, self._targets.shadow_map)
         p = self._program("scene", FLOOR=False, SHADOWS=shadows)
-        p.set("u_first", first)
         for d in clip.draws:
             m = MATERIALS[d.material]
             p.set("u_slot", d.slot)
@@ -341,22 +352,20 @@ class Renderer:
         # The floor last, so the depth test spares its shading under objects; its centre
         # cell (where shadows can fall) apart, so the rest skips the shadow lookup.
         if shadows:
-            p = self._program("scene", FLOOR=True, SHADOWS=True)
-            p.set("u_first", first)
+            self._program("scene", FLOOR=True, SHADOWS=True)
             self._floor.draw(n, 0, 6)
-        p = self._program("scene", FLOOR=True, SHADOWS=False)
-        p.set("u_first", first)
+        self._program("scene", FLOOR=True, SHADOWS=False)
         self._floor.draw(n, 6 if shadows else 0)
 
     def _resolve_pass(self, clip: _Clip, first: int, n: int) -> None:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.resolve)
         GL.glViewport(0, 0, clip.spec.width, clip.spec.height * n)
-        _state(depth=False, cull=None, front=GL.GL_CCW)
+        _state(depth=None, cull=None, front=GL.GL_CCW)
         target = GL.GL_TEXTURE_2D_MULTISAMPLE if self.quality.samples > 1 else GL.GL_TEXTURE_2D
         _bind(2, target, self._targets.colour)
         _bind(3, target, self._targets.depth)
         if clip.flow:
-            _bind(4, GL.GL_TEXTURE_2D, self._tables[1])
+            _bind(4, GL.GL_TEXTURE_2D, self._flow_table)
         self._resolve_program(clip.flow).set("u_first", first)
         GL.glBindVertexArray(self._empty_vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
@@ -367,10 +376,11 @@ def _bind(unit: int, target: int, texture: int) -> None:
     GL.glBindTexture(target, texture)
 
 
-def _state(*, depth: bool, cull: int | None, front: int) -> None:
+def _state(*, depth: int | None, cull: int | None, front: int) -> None:
     for cap in (GL.GL_DEPTH_TEST, GL.GL_CLIP_DISTANCE0, GL.GL_CLIP_DISTANCE1):
         (GL.glEnable if depth else GL.glDisable)(cap)
-    GL.glDepthFunc(GL.GL_LESS)
+    if depth:
+        GL.glDepthFunc(depth)
     if cull is None:
         GL.glDisable(GL.GL_CULL_FACE)
     else:

@@ -1,7 +1,7 @@
 """GLSL for the three passes: shadow atlas, scene (colour + id + depth), resolve.
 
-Every frame of a batch is drawn by one instanced call per mesh: instance i is frame
-`first + i`, drawn into tile i of a strip of tiles stacked bottom-up. Clip distances
+Every frame of a batch is drawn by one instanced call per mesh: instance i is the
+batch's frame i, drawn into tile i of a strip of tiles stacked bottom-up. Clip distances
 keep each triangle inside its tile, so one framebuffer holds the whole batch and one
 read brings it back.
 """
@@ -10,8 +10,10 @@ SCENE_VS = """
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 
-uniform sampler2D u_frames;  // frame_table: VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
-uniform int u_first;         // frame of tile 0
+layout(std140) uniform FrameTable {  // this batch's rows of frame_table, tile after tile:
+    vec4 u_rows[FRAME_ROWS];         // VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
+};
+uniform int u_stride;        // rows per frame
 uniform int u_tiles;         // tiles in the strip
 uniform int u_slot;          // which model matrix
 #ifdef FLOOR
@@ -27,13 +29,12 @@ flat out vec3 v_eye;
 flat out int v_tile;
 #endif
 
-vec4 row(int x, int frame) { return texelFetch(u_frames, ivec2(x, frame), 0); }
+vec4 row(int x, int tile) { return u_rows[tile * u_stride + x]; }  // plain loads: texelFetch costs more on llvmpipe
 
 void main() {
     int tile = gl_InstanceID;
-    int frame = u_first + tile;
     int m = 5 + 3 * u_slot;
-    mat4 model = transpose(mat4(row(m, frame), row(m + 1, frame), row(m + 2, frame), vec4(0.0, 0.0, 0.0, 1.0)));
+    mat4 model = transpose(mat4(row(m, tile), row(m + 1, tile), row(m + 2, tile), vec4(0.0, 0.0, 0.0, 1.0)));
 #ifdef FLOOR
     vec3 position = vec3(u_floor_x[int(a_position.x)], u_floor_y[int(a_position.y)], 0.0);
 #else
@@ -43,10 +44,10 @@ void main() {
 #ifdef SHADOW_PASS
     vec4 clip = u_light * world;
 #else
-    vec4 clip = transpose(mat4(row(0, frame), row(1, frame), row(2, frame), row(3, frame))) * world;
+    vec4 clip = transpose(mat4(row(0, tile), row(1, tile), row(2, tile), row(3, tile))) * world;
     v_world = world.xyz;
     v_normal = mat3(model) * a_normal;
-    v_eye = row(4, frame).xyz;
+    v_eye = row(4, tile).xyz;
     v_tile = tile;
 #endif
     gl_ClipDistance[0] = clip.w + clip.y;  // stay inside the tile...
@@ -84,9 +85,9 @@ uniform vec2 u_fog;         // distances where the floor starts / ends fading in
 uniform vec2 u_floor_light; // diffuse sun (n.l / pi) and ambient irradiance on the floor
 #endif
 #ifdef SHADOWS
-uniform sampler2DShadow u_shadow_map;
+uniform sampler2DRectShadow u_shadow_map;  // one tile per frame, stacked like the frames
+uniform float u_shadow_tile;               // tile size, texels
 uniform mat4 u_light;
-uniform int u_tiles;
 uniform float u_normal_offset; // metres: push the lookup off the surface to avoid acne
 #endif
 
@@ -95,10 +96,11 @@ const float PI = 3.14159265;
 float visibility(vec3 world, vec3 n) {
     float lit = 1.0;
 #ifdef SHADOWS
-    vec3 p = (u_light * vec4(world + n * u_normal_offset, 1.0)).xyz * 0.5 + 0.5;
+    vec3 p = (u_light * vec4(world + n * u_normal_offset, 1.0)).xyz;
+    p.xy = p.xy * 0.5 + 0.5;  // z is already 0..1 (clip control)
     // Outside the casters' box nothing can shade it: skip the lookup (most of the floor).
     if (all(greaterThan(p.xy, vec2(0.0))) && all(lessThan(p.xy, vec2(1.0))))
-        lit = texture(u_shadow_map, vec3(p.x, (float(v_tile) + p.y) / float(u_tiles), min(p.z, 1.0)));  // bilinear PCF
+        lit = texture(u_shadow_map, vec3(vec2(p.x, float(v_tile) + p.y) * u_shadow_tile, min(p.z, 1.0)));  // bilinear PCF
 #endif
     return lit;
 }
@@ -180,6 +182,7 @@ layout(location = 2) out float o_id;    // R8: id / 255
 layout(location = 3) out vec2 o_flow;
 uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2, one row per frame
 uniform int u_first;
+uniform int u_last;         // the clip's last frame: nothing follows it, its flow is 0
 uniform int u_height;       // output tile height
 uniform vec4 u_intrinsics;  // fx, fy, cx, cy (output pixels)
 #endif
@@ -201,24 +204,29 @@ void main() {
     }
     // no array indexing by per-pixel values below: llvmpipe would scalarise it
     float id = ids[0];
-    float d = depths[0];
+    float nearest = depths[0];
     int most = 0;
     for (int k = 0; k < N; ++k) {
         int count = 0;
         for (int m = 0; m < N; ++m) count += int(ids[m] == ids[k]);
-        bool better = count > most || (count == most && depths[k] < d);
+        bool better = count > most || (count == most && depths[k] > nearest);  // reversed z: larger is nearer
         id = better ? ids[k] : id;
-        d = better ? depths[k] : d;
+        nearest = better ? depths[k] : nearest;
         most = better ? count : most;
     }
-    float z = d < 1.0 ? u_near / (1.0 - d) : uintBitsToFloat(0x7F800000u);
+    // Window depth (NEAR / z) is affine across a triangle and the sample pattern is centred,
+    // so the mean over the surface's samples is its depth at the pixel centre (when it covers it).
+    float d = 0.0;
+    for (int k = 0; k < N; ++k) d += ids[k] == id ? depths[k] : 0.0;
+    d /= float(most);
+    float z = d > 0.0 ? u_near / d : uintBitsToFloat(0x7F800000u);  // reversed z; 0 = nothing hit
     o_color = vec4(colour / float(N), 1.0);
     o_id = id;
     o_depth = z;
 #ifdef FLOW
     o_flow = vec2(0.0);
-    if (d < 1.0) {
-        int frame = u_first + out_px.y / u_height;
+    int frame = u_first + out_px.y / u_height;
+    if (d > 0.0 && frame < u_last) {
         vec2 uv = vec2(gl_FragCoord.x, gl_FragCoord.y - float((out_px.y / u_height) * u_height));
         vec4 cam = vec4((uv.x - u_intrinsics.z) / u_intrinsics.x * z, -(uv.y - u_intrinsics.w) / u_intrinsics.y * z, -z, 1.0);
         int k = 3 * int(round(id * 255.0));

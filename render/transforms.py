@@ -12,7 +12,7 @@ import numpy as np
 
 from scenes.types import SceneSpec, StaticSpec, Trajectory
 
-NEAR = 0.05  # metres; the far plane is at infinity, so depth = NEAR / (1 - window depth)
+NEAR = 0.05  # metres. Reversed z, far plane at infinity: window depth = NEAR / depth (float32: ~1e-7 relative everywhere)
 
 
 def rotation(quaternions: np.ndarray) -> np.ndarray:
@@ -53,14 +53,15 @@ def static_matrices(statics: tuple[StaticSpec, ...]) -> np.ndarray:
 
 
 def projection(K: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Camera coords -> GL clip coords for intrinsics K, infinite far plane, image rows
-    flipped so that GL's bottom-up framebuffer reads back top row first."""
+    """Camera coords -> GL clip coords for intrinsics K, with image rows flipped so GL's
+    bottom-up framebuffer reads back top row first, and reversed z (clip control 0..1):
+    window depth NEAR / z, 1 at the near plane, 0 at infinity."""
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     return np.array(
         [
             [2 * fx / width, 0.0, 1 - 2 * cx / width, 0.0],
             [0.0, -2 * fy / height, 2 * cy / height - 1, 0.0],  # flipped: +v (down) is +y
-            [0.0, 0.0, -1.0, -2 * NEAR],
+            [0.0, 0.0, 0.0, NEAR],
             [0.0, 0.0, -1.0, 0.0],
         ]
     )
@@ -112,7 +113,7 @@ def light_matrix(sun: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> tup
         [
             [1 / half, 0, 0, -centre[0] / half],
             [0, 1 / half, 0, -centre[1] / half],
-            [0, 0, -2 / (far - near), -(far + near) / (far - near)],
+            [0, 0, -1 / (far - near), -near / (far - near)],  # clip control 0..1: near -> 0, far -> 1
             [0, 0, 0, 1],
         ]
     )

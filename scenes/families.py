@@ -221,9 +221,9 @@ def _topple_promise(spec: SceneSpec, trajectory: Trajectory) -> str | None:
     return None if any(e.kind == "topple" for e in trajectory.events) else "nothing toppled"
 
 
-def _tower(draft: SceneDraft, rng: np.random.Generator) -> dict:
+def _tower(draft: SceneDraft, rng: np.random.Generator, deadline: float) -> dict:
     """Bricks stacked on the floor, knocked by a ball thrown at the upper half."""
-    k = int(rng.integers(3, 6))
+    k = int(rng.integers(3, 6 if deadline >= 0.9 else 5))  # high bricks take long to land
     z, yaw = 0.0, rng.uniform(0, 2 * math.pi)
     for _ in range(k):
         obj = draft.pick(shapes=("cube", "block"), sizes=("small", "medium"), materials=("wood", "plastic", "rubber"))
@@ -237,10 +237,10 @@ def _tower(draft: SceneDraft, rng: np.random.Generator) -> dict:
     aim = rng.uniform(0.55, 0.9) * z
     heading = rng.uniform(0, 2 * math.pi)
     u = np.array([math.cos(heading), math.sin(heading), 0.0])
-    distance = rng.uniform(0.9, 1.3)
+    distance = radius(ball) + rng.uniform(0.9, 1.3) * min(1.0, deadline / 1.2)  # short clips: hit sooner
     start = -u * distance + np.array([0.0, 0.0, max(aim, radius(ball) + 0.05)])
     speed = rng.uniform(3.0, 5.0)
-    flight = distance / speed
+    flight = distance / speed  # to the tower's axis, back at the height it left from
     draft.add(ball, start, linear_velocity=u * speed + np.array([0.0, 0.0, 9.81 * flight / 2]))
     draft.see(u * (z + 0.3), np.array([0.0, 0.0, z]))
     return {"arrangement": "tower", "count": k}
@@ -275,7 +275,8 @@ def _dominoes(draft: SceneDraft, rng: np.random.Generator, deadline: float) -> d
 def topple(rng: np.random.Generator, clip: ClipFormat) -> SceneSpec:
     """A tower knocked by a thrown ball, or a row of dominoes tipped at one end."""
     draft = SceneDraft(rng, clip)
-    params = _tower(draft, rng) if rng.random() < 0.5 else _dominoes(draft, rng, _deadline(clip))
+    deadline = _deadline(clip)
+    params = _tower(draft, rng, deadline) if rng.random() < 0.5 else _dominoes(draft, rng, deadline)
     return draft.finish(params)
 
 
@@ -294,22 +295,25 @@ def throw(rng: np.random.Generator, clip: ClipFormat) -> SceneSpec:
     heading = rng.uniform(0, 2 * math.pi)
     u = np.array([math.cos(heading), math.sin(heading), 0.0])
     side = np.array([-u[1], u[0], 0.0])
-    n = int(rng.integers(1, 4))
-    for k, lane in enumerate((np.arange(n) - (n - 1) / 2) * 0.55):
-        # the first is a ball, the rest mostly: edges and corners tumble rather than bounce
-        obj = draft.pick(
+    # the first is a ball, the rest mostly: edges and corners tumble rather than bounce
+    throws = [
+        draft.pick(
             shapes=("sphere",) if k == 0 else ("sphere", "sphere", "cube", "cylinder", "capsule", "rock"),
             sizes=("small", "medium"),
             materials=("rubber", "rubber", "plastic", "wood"),
         )
+        for k in range(int(rng.integers(1, 4)))
+    ]
+    widths = np.array([2 * radius(obj) + 0.1 for obj in throws])
+    lanes = np.cumsum(widths) - widths / 2 - widths.sum() / 2  # side by side, centred, never touching
+    for obj, lane in zip(throws, lanes):
         height = rng.uniform(0.2, 0.9) * min(1.0, deadline / 0.9)  # of its lowest point
         z0 = radius(obj) + height
         start = -u * rng.uniform(0.9, 1.3) + side * lane + np.array([0.0, 0.0, z0])
         fastest_up = min(3.5, 9.81 * deadline / 2 - height / deadline)  # still lands by the deadline
         vh, vz = rng.uniform(1.0, 2.2), rng.uniform(0.45, 1.0) * fastest_up
-        flight = (vz + math.sqrt(vz * vz + 2 * 9.81 * (z0 - radius(obj)))) / 9.81
-        velocity = u * vh + np.array([0.0, 0.0, vz])
-        draft.add(obj, start, random_orientation(rng), velocity, rng.normal(0.0, 3.0, 3))
+        flight = (vz + math.sqrt(vz * vz + 2 * 9.81 * height)) / 9.81
+        draft.add(obj, start, random_orientation(rng), u * vh + np.array([0.0, 0.0, vz]), rng.normal(0.0, 3.0, 3))
         land = start + u * vh * flight
-        draft.see((land[0], land[1], 0.0), start + np.array([0.0, 0.0, vz * vz / (2 * 9.81)]))
+        draft.see((land[0], land[1], 0.0), start + np.array([0.0, 0.0, max(vz, 0.0) ** 2 / (2 * 9.81)]))
     return draft.finish({})

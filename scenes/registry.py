@@ -58,7 +58,7 @@ def register_family(name: str, *, promise: Promise | None = None):
         where = f"{sampler.__module__}.{sampler.__qualname__}"
         if existing is not None and f"{existing.sampler.__module__}.{existing.sampler.__qualname__}" != where:
             raise ValueError(f"family {name!r} is already registered by {existing.sampler.__module__}; pick another name")
-        summary = (sampler.__doc__ or "").strip().splitlines()[0] if sampler.__doc__ else ""
+        summary = next(iter((sampler.__doc__ or "").strip().splitlines()), "")
         FAMILIES[name] = Family(name, sampler, promise or _no_promise, summary)
         return sampler
 

@@ -142,11 +142,11 @@ class SceneDraft:
         self._looks: list[tuple] = []
 
     def pick(self, shapes=vocabulary.SHAPES, sizes=tuple(vocabulary.SIZES), materials=tuple(vocabulary.MATERIALS),
-             dims: Vec3 | None = None, size_extent: float | None = None) -> ObjectSpec:
+             dims: Vec3 | None = None) -> ObjectSpec:
         """An unplaced object (at the origin) with a look no other object in the scene has.
 
-        `dims` overrides the sampled proportions (dominoes, bricks); `size_extent`
-        fixes the characteristic extent instead of drawing it from the size class.
+        `dims` overrides the sampled proportions (dominoes); its longest extent must
+        still lie in the size class, so the size word stays true.
         """
         rng = self.rng
         shape = str(rng.choice(shapes))
@@ -158,13 +158,13 @@ class SceneDraft:
             colour = str(rng.choice(free))
         else:  # more objects than colours: keep the whole look unique instead
             taken = set(self._looks)
-            options = [c for c in vocabulary.COLOURS if (c, shape, size, material) not in taken]
-            colour = str(rng.choice(options))
+            colour = str(rng.choice([c for c in vocabulary.COLOURS if (c, shape, size, material) not in taken]))
         self._looks.append((colour, shape, size, material))
+        lo, hi = vocabulary.SIZES[size]
         if dims is None:
-            lo, hi = vocabulary.SIZES[size]
-            extent = float(size_extent if size_extent is not None else rng.uniform(lo, hi))
-            dims = object_dims(shape, extent, rng)
+            dims = object_dims(shape, float(rng.uniform(lo, hi)), rng)
+        elif not lo <= max(dims) <= hi:
+            raise ValueError(f"dims {dims} do not fit size {size!r} (longest extent {lo}..{hi} m)")
         return ObjectSpec(
             name="", shape=shape, size=size, dims=vec(dims), colour=colour, material=material,
             position=(0.0, 0.0, 0.0), mesh_seed=int(rng.integers(0, 2**31 - 1)) if shape == "rock" else 0,
@@ -248,8 +248,6 @@ def frame_camera(rng: np.random.Generator, focus: np.ndarray, pad: float, clip: 
         if _frames_all(spec, focus, clip):
             return spec
         distance *= 1.08
-        if motion == "dolly" and amount > 0:
-            amount = min(amount, 0.5 * distance)
     return spec
 
 

@@ -52,6 +52,19 @@ class JobFailed(RuntimeError):
     """Some shards could not be made; the others are finished and a re-run resumes."""
 
 
+class SampleFailed(RuntimeError):
+    """A sample could not be made; names it so it can be reproduced alone (`simreel scene FAMILY --seed SEED`)."""
+
+    @classmethod
+    def of(cls, planned: "SamplePlan", cause: BaseException) -> "SampleFailed":
+        tb = cause.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+        return cls(f"sample {planned.key} (family {planned.family}, seed {planned.seed}, {planned.clip}): "
+                   f"{type(cause).__name__}: {cause}{where}")
+
+
 def generator() -> dict:
     try:
         version = importlib.metadata.version("simreel")
@@ -168,7 +181,11 @@ def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer,
     started_at, t0 = time.time(), time.perf_counter()
     with shards.ShardWriter(out, shard.name, config.codec) as writer:
         for n, index in enumerate(range(shard.start, shard.stop), 1):
-            sample, rejected = make_sample(sample_plan(config, index), config, renderer, seconds)
+            planned = sample_plan(config, index)
+            try:
+                sample, rejected = make_sample(planned, config, renderer, seconds)
+            except Exception as e:
+                raise SampleFailed.of(planned, e) from e
             writer.write(sample)
             rejections.update(r.reason for r in rejected)
             summaries.append(summarize(sample.meta))
@@ -375,7 +392,8 @@ def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[li
                     worker = new_worker()
                 except ray.exceptions.RayTaskError as e:
                     cause = e.cause if e.cause is not None else e
-                    failures.append((shard.name, f"{type(cause).__name__}: {cause}"))
+                    failures.append((shard.name, str(cause) if isinstance(cause, SampleFailed)
+                                     else f"{type(cause).__name__}: {cause}"))
                 idle.append(worker)
             display.update(*ray.get(board.totals.remote()))
     finally:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 
 from simreel.cli import UserError
 
@@ -16,6 +17,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--duration", type=float, default=2.0, help="clip length in seconds (default 2.0)")
     parser.add_argument("--size", default="64x64", help="frame size WxH, even numbers (default 64x64)")
     parser.add_argument("--json", action="store_true", help='print {"spec", "trajectory", "events", "rejections"} as JSON')
+    parser.add_argument("--captions", action="store_true",
+                        help="add captions, timed events and questions (English and Chinese) from the ground truth")
     parser.add_argument(
         "--plugin", action="append", default=[], metavar="MODULE",
         help="import MODULE first so the families it registers can be used (repeatable)",
@@ -51,15 +54,21 @@ def run(args) -> int:
         scene = scenes.make(args.family, args.seed, clip)
     except scenes.SceneRejected as e:
         raise UserError(str(e)) from None
+    captions = None
+    if args.captions:
+        import captioning
+
+        captions = captioning.describe(scene.spec, scene.trajectory)
     if args.json:
         print(json.dumps({
             "spec": scene.spec.to_dict(),
             "trajectory": scene.trajectory.to_dict(),
             "events": [e.to_dict() for e in scene.trajectory.events],
             "rejections": [vars(r) for r in scene.rejections],
-        }))
+            **({"captions": captions.to_dict()} if captions else {}),
+        }, ensure_ascii=False))
     else:
-        print(describe(scene))
+        print(describe(scene) + (f"\n\n{captions.to_text()}" if captions else ""))
     return 0
 
 
@@ -88,8 +97,13 @@ def describe(scene) -> str:
         lines.append(f"  {o.name:<6} {look:<32} at {_xyz(o.position)}{moving}")
     for s in spec.statics:
         lines.append(f"  {s.name:<6} {s.colour} {s.material} box {'x'.join(f'{d:.2f}' for d in s.dims)} m at {_xyz(s.position)}")
-    for r in scene.rejections:
-        lines.append(f"rejected first: seed {r.seed} ({r.reason}: {r.detail})")
+    if scene.rejections:
+        reasons = Counter(r.reason for r in scene.rejections)
+        first = scene.rejections[0]
+        lines.append(
+            f"rejected first: {len(scene.rejections)} samples ({', '.join(f'{k} x{n}' for k, n in sorted(reasons.items()))}); "
+            f"e.g. seed {first.seed}: {first.detail}"
+        )
     lines.append("")
     lines.append(f"events ({len(traj.events)})")
     lines.append(f"  {'time':>7} {'frame':>5}  {'event':<14} subjects")
