@@ -1,13 +1,15 @@
 """Factory throughput and cost, measured side by side in one run.
 
-    .venv/bin/python benchmarks/pipeline.py [--clips 200] [--memory-clips 1000] [--usd-per-core-hour 0.04]
+    .venv/bin/python benchmarks/pipeline.py [--clips 200] [--repeats 2] [--memory-clips 1000] [--usd-per-core-hour 0.04]
 
 Runs configs/default.yaml (16 frames at 64x64, RGB + instance ids, captions in English and
 Chinese) through `simreel.job.generate` on a local 2-CPU Ray and prints:
 - clips/s with 1 worker (the baseline) and with 2, and the scaling efficiency
   (clips/s with 2 / (2 x clips/s with 1)); the rate is taken from the first shard's start
-  to the last shard's end, so Ray start-up and the dataset card are not in it;
-- seconds per stage per clip (scene = sample + simulate, render, caption, encode, write);
+  to the last shard's end, so Ray start-up and the dataset card are not in it; runs
+  alternate 1, 2, 1, 2 and the best of each counts, as the machine is shared;
+- seconds per stage per clip in the 1-worker run (scene = sample + simulate, render,
+  caption, encode, write);
 - a worker's memory: one worker makes `--memory-clips` clips in one shard; its RSS at
   the 100th and the last clip, the growth between them, and its peak;
 - the cost of 1,000 clips at the stated price per core-hour (from the 2-worker rate);
@@ -28,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# Python puts this script's folder first on sys.path, where benchmarks/render.py would shadow the render package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
@@ -87,6 +91,9 @@ def memory_run(config, out: str, n: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clips", type=int, default=200, help="clips per throughput run (default 200)")
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="throughput runs per worker count, alternated 1, 2, 1, 2, ...; the best of each counts "
+                         "(the machine is shared: the best run is the one least disturbed)")
     ap.add_argument("--memory-clips", type=int, default=1000, help="clips in the memory run (default 1000, >= 100)")
     ap.add_argument("--usd-per-core-hour", type=float, default=0.04,
                     help="price of one core for an hour (default 0.04: on-demand cloud compute vCPU, 2026)")
@@ -96,14 +103,19 @@ def main() -> int:
 
     base = load_config(ROOT / "configs/default.yaml", [f"num_samples={args.clips}", "samples_per_shard=10"])
     print(f"config: configs/default.yaml, {args.clips} clips of 16 frames at 64x64, rgb+ids, captions en+zh, "
-          f"10 clips per shard", flush=True)
+          f"10 clips per shard; price ${args.usd_per_core_hour}/core-hour", flush=True)
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            runs = {w: throughput(base, w, f"{tmp}/w{w}") for w in (1, 2)}
-            for w, r in runs.items():
-                print(f"{w} worker{'s' if w > 1 else ''}: {r['clips_per_s']:.2f} clips/s "
-                      f"({r['clips']} clips, {r['wall_s']:.1f} s end to end)", flush=True)
+            runs: dict[int, dict] = {}
+            for rep in range(args.repeats):
+                for w in (1, 2):
+                    r = throughput(base, w, f"{tmp}/r{rep}w{w}")
+                    print(f"{w} worker{'s' if w > 1 else ''}: {r['clips_per_s']:.2f} clips/s "
+                          f"({r['clips']} clips, {r['wall_s']:.1f} s end to end)", flush=True)
+                    if w not in runs or r["clips_per_s"] > runs[w]["clips_per_s"]:
+                        runs[w] = r
             mem_config = load_config(ROOT / "configs/default.yaml",
                                      [f"num_samples={args.memory_clips}", f"samples_per_shard={args.memory_clips}"])
             print(f"memory run: one worker, {args.memory_clips} clips ...", flush=True)
@@ -113,15 +125,17 @@ def main() -> int:
 
     cps1, cps2 = runs[1]["clips_per_s"], runs[2]["clips_per_s"]
     efficiency = cps2 / (2 * cps1)
-    per_stage = runs[2]["seconds_per_stage"]
+    per_stage = runs[1]["seconds_per_stage"]
     at100, at_end = memory["rss_mb_at_100"], memory[f"rss_mb_at_{args.memory_clips}"]
     growth = (at_end - at100) / at100
     usd = 1000 * (2 / cps2) / 3600 * args.usd_per_core_hour
     cycles_cps = CYCLES_FRAMES_PER_S / 16
     floors = {"scaling_efficiency>=0.85": efficiency >= 0.85, "memory_growth<=0.10": growth <= 0.10}
 
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"best of {args.repeats}: 1 worker {cps1:.2f} clips/s, 2 workers {cps2:.2f} clips/s")
     print(f"scaling efficiency (2 workers vs 2 x 1 worker): {efficiency:.2f}")
-    print("seconds per clip by stage (2-worker run, per worker): "
+    print("seconds per clip by stage (1-worker run): "
           + ", ".join(f"{k} {v:.4f}" for k, v in per_stage.items()) + f", total {sum(per_stage.values()):.4f}")
     print(f"worker memory: {at100:.0f} MB at clip 100, {at_end:.0f} MB at clip {args.memory_clips} "
           f"(growth {100 * growth:+.1f}%), peak {memory['peak_rss_mb']:.0f} MB")
@@ -141,6 +155,7 @@ def main() -> int:
         "usd_per_core_hour": args.usd_per_core_hour,
         "vs_cycles_render": round(cps2 / cycles_cps, 1),
         "floors": floors,
+        "load_average": round(os.getloadavg()[0], 2),
     }))
     return 0 if all(floors.values()) else 1
 

@@ -42,7 +42,9 @@ def _worker_ours():
     renderer = render.Renderer("default")
 
     def run(spec, trajectory):
+        clocks = _clocks()
         renderer.render(spec, trajectory, ("rgb", "depth", "ids"))
+        return _elapsed(clocks)
 
     return run
 
@@ -58,7 +60,9 @@ def _worker_pyrender():
             ref = PyrenderReference(spec.width, spec.height)
             cache[key] = ref, ref.prepare(spec)
         ref, prepared = cache[key]
-        return ref.render(prepared, spec, trajectory, shadows=spec.light.shadows)
+        clocks = _clocks()
+        ref.render(prepared, spec, trajectory, shadows=spec.light.shadows)
+        return _elapsed(clocks)
 
     return run
 
@@ -68,7 +72,7 @@ def _worker_tiny():
     import pybullet
     import pybullet_data
 
-    from render.transforms import object_matrices
+    from render.standard import standard_scene
     from scenes import camera, shapes
     from scenes.vocabulary import COLOURS
 
@@ -76,7 +80,7 @@ def _worker_tiny():
     pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
     pybullet.loadURDF("plane.urdf", physicsClientId=client)  # textured checker floor
     bodies = []
-    for obj in standard_objects():
+    for obj in standard_scene()[0].objects:  # the same objects at every size
         mesh = shapes.mesh(obj)
         visual = pybullet.createVisualShape(
             pybullet.GEOM_MESH, vertices=mesh.vertices.tolist(), indices=mesh.faces.reshape(-1).tolist(),
@@ -89,26 +93,29 @@ def _worker_tiny():
         views = [np.linalg.inv(p).T.reshape(-1).tolist() for p in poses]  # column-major world -> camera
         projection = pybullet.computeProjectionMatrixFOV(spec.camera.fov_deg, spec.width / spec.height, 0.05, 100.0)
         positions, orientations = trajectory.positions.tolist(), trajectory.orientations.tolist()
-        assert object_matrices(trajectory).shape[1] == len(bodies)
-        t0 = time.perf_counter()
+        clocks = _clocks()
         for t in range(T):
             for k, body in enumerate(bodies):
                 pybullet.resetBasePositionAndOrientation(body, positions[t][k], orientations[t][k], physicsClientId=client)
             pybullet.getCameraImage(spec.width, spec.height, views[t], projection, renderer=pybullet.ER_TINY_RENDERER,
                                     physicsClientId=client)
-        return time.perf_counter() - t0
+        return _elapsed(clocks)
 
     return run
 
 
-def standard_objects():
-    from render.standard import standard_scene
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
 
-    return standard_scene()[0].objects
+
+def _elapsed(clocks: tuple[float, float]) -> tuple[float, float]:
+    """(wall, CPU) seconds since `clocks`; CPU time counts every thread of the process
+    (Mesa's rasteriser thread included) and is what other work on the machine disturbs least."""
+    return time.perf_counter() - clocks[0], time.process_time() - clocks[1]
 
 
 def worker(name: str) -> None:
-    """Answer requests {"size", "shadows", "frames"} on stdin with {"seconds"} on stdout."""
+    """Answer requests {"size", "shadows", "frames"} on stdin with {"wall", "cpu"} seconds on stdout."""
     sys.path.insert(0, str(ROOT))
     from render.standard import standard_scene
 
@@ -121,10 +128,8 @@ def worker(name: str) -> None:
         if key not in warm:  # first clip of a shape compiles shaders, uploads meshes, sizes buffers
             run(spec, trajectory)
             warm.add(key)
-        t0 = time.perf_counter()
-        inner = run(spec, trajectory)
-        seconds = inner if isinstance(inner, float) else time.perf_counter() - t0
-        print(json.dumps({"seconds": seconds}), flush=True)
+        wall, cpu = run(spec, trajectory)
+        print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
 
 
 # -- driver -----------------------------------------------------------------------------
@@ -136,13 +141,13 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, __file__, "--worker", name], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
-    def clip_seconds(self, size: int, shadows: bool, frames: int) -> float:
+    def clip_seconds(self, size: int, shadows: bool, frames: int) -> dict:
         self.proc.stdin.write(json.dumps({"size": size, "shadows": shadows, "frames": frames}) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"benchmark worker exited (code {self.proc.wait()}); see its stderr above")
-        return json.loads(line)["seconds"]
+        return json.loads(line)
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -174,21 +179,33 @@ def main() -> int:
         for w in workers.values():
             w.close()
 
-    fps = {f"{name}{'' if shadows or name == 'tiny' else '_no_shadows'}":
-           {str(size): round(args.frames / statistics.median(seconds[(name, shadows, size)]), 1) for size in SIZES}
-           for name, shadows in runs}
-    ratio_pyrender = {s: round(fps["ours"][s] / fps["pyrender"][s], 2) for s in fps["ours"]}
-    ratio_tiny = {s: round(fps["ours_no_shadows"][s] / fps["tiny"][s], 2) for s in fps["ours"]}
-    print(f"{args.frames} frames per clip, RGB + depth + ids, LP_NUM_THREADS=1, median of {args.rounds} rounds")
-    print(f"{'renderer':34s}" + "".join(f"{s + '²':>10s}" for s in fps["ours"]))
+    def table(clock: str) -> dict:
+        return {f"{name}{'' if shadows or name == 'tiny' else '_no_shadows'}":
+                {str(size): round(args.frames / statistics.median(t[clock] for t in seconds[(name, shadows, size)]), 1)
+                 for size in SIZES} for name, shadows in runs}
+
+    def ratios(fps: dict, ours: str, theirs: str) -> dict:
+        return {s: round(fps[ours][s] / fps[theirs][s], 2) for s in fps[ours]}
+
+    fps, cpu_fps = table("wall"), table("cpu")
     labels = {"ours": "(a) ours, shadows", "pyrender": "(b) pyrender plain, shadows",
               "tiny": "(c) pybullet tiny, no shadows", "ours_no_shadows": "(a) ours, no shadows"}
-    for key, label in labels.items():
-        print(f"{label + ' fps':34s}" + "".join(f"{v:10.1f}" for v in fps[key].values()))
-    print(f"{'a/b (shadows)':34s}" + "".join(f"{v:10.2f}" for v in ratio_pyrender.values()))
-    print(f"{'a/c (no shadows)':34s}" + "".join(f"{v:10.2f}" for v in ratio_tiny.values()))
-    print(json.dumps({"fps": fps, "ratio_vs_pyrender": ratio_pyrender, "ratio_vs_tiny": ratio_tiny,
-                      "frames": args.frames, "rounds": args.rounds, "lp_num_threads": 1}))
+    print(f"{args.frames} frames per clip, RGB + depth + ids, LP_NUM_THREADS=1, median of {args.rounds} rounds")
+    for title, figures in (("frames/s (wall clock)", fps), ("frames/s of CPU time (all threads)", cpu_fps)):
+        print(f"{title:38s}" + "".join(f"{s + '²':>9s}" for s in fps["ours"]))
+        for key, label in labels.items():
+            print(f"  {label:36s}" + "".join(f"{v:9.1f}" for v in figures[key].values()))
+        print(f"  {'a/b (shadows on)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'ours', 'pyrender').values()))
+        print(f"  {'a/c (shadows off)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'ours_no_shadows', 'tiny').values()))
+    print(json.dumps({
+        "fps": fps,
+        "ratio_vs_pyrender": ratios(fps, "ours", "pyrender"),
+        "ratio_vs_tiny": ratios(fps, "ours_no_shadows", "tiny"),
+        "cpu_fps": cpu_fps,
+        "cpu_ratio_vs_pyrender": ratios(cpu_fps, "ours", "pyrender"),
+        "cpu_ratio_vs_tiny": ratios(cpu_fps, "ours_no_shadows", "tiny"),
+        "frames": args.frames, "rounds": args.rounds, "lp_num_threads": 1,
+    }))
     return 0
 
 

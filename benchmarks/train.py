@@ -120,11 +120,13 @@ def loader_rate(data: str, cfg, clips: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def generate_dataset(out: Path, clips: int) -> str:
+def generate_dataset(out: Path, clips: int, cfg) -> str:
+    """configs/tiny.yaml scenes at the training clip's size and length (8 fps)."""
     env = {**os.environ, "PYOPENGL_PLATFORM": "egl", "RAY_AUTH_MODE": "disabled"}
-    cmd = [sys.executable, "-m", "simreel.cli", "generate", str(ROOT / "configs" / "tiny.yaml"), "--out", str(out),
-           f"num_samples={clips}"]
-    print("generating a dataset:", " ".join(cmd[2:]), file=sys.stderr)
+    cmd = [sys.executable, "-c", "import sys; from simreel.cli import main; sys.exit(main())", "generate",
+           str(ROOT / "configs" / "tiny.yaml"), "--out", str(out), f"num_samples={clips}", "clip.fps=8",
+           f"clip.duration_s={cfg.frames / 8}", f"clip.resolution={cfg.width}x{cfg.height}"]
+    print("generating a dataset:", " ".join(cmd[3:]), file=sys.stderr)
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
     return str(out)
 
@@ -159,7 +161,7 @@ def main() -> int:
           f"MFU {base_mfu:.1%}; small's MFU is {mfu / base_mfu:.2f}x the baseline's")
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data or generate_dataset(Path(tmp) / "dataset", 16)
+        data = args.data or generate_dataset(Path(tmp) / "dataset", 16, cfg)
         loader = loader_rate(data, cfg, args.loader_clips)
     print(f"loader: {loader:.1f} clips/s from real shards vs the trainer's {clips_per_s:.2f} clips/s: "
           f"{loader / clips_per_s:.1f}x the need (floor 3x)")

@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from captioning.types import CLIP, EXTENDED, WITHOUT, Captions, Claim, Reference
 from scenes import camera as cam
 from scenes import shapes
-from scenes.types import ObjectSpec, SceneSpec, Trajectory
+from scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
 
 MOVE_M = 0.05  # "moves": leaves its start-of-span position by more than this
 FALL_M = 0.05  # "falls": its centre ends at least this much lower...
@@ -65,7 +65,7 @@ class World:
 
     @functools.cached_property
     def poses(self) -> np.ndarray:
-        return cam.camera_poses(self.spec.camera, self.traj.num_frames)
+        return _poses(self.spec.camera, self.traj.num_frames)
 
     @functools.cached_property
     def K(self) -> np.ndarray:
@@ -138,8 +138,9 @@ class World:
         rot = Rotation.from_quat(self.traj.orientations[f, i]).as_matrix()
         return self.surface(name) @ rot.T + self.traj.positions[f, i]
 
-    def gap(self, a: str, b: str, f: int) -> float:
-        """Distance (m) between the surfaces of a and b at frame f (about 2 cm resolution).
+    def gap(self, a: str, b: str, f: int, within: float = 0.3) -> float:
+        """Distance (m) between the surfaces of a and b at frame f (a few cm resolution),
+        exact up to `within`; larger gaps come back as at least `within`.
 
         Points on each surface are measured against the other's convex hull; beyond a
         face, the largest plane distance is the distance (it underestimates only at edges).
@@ -151,8 +152,11 @@ class World:
             for x, y in ((a, b), (b, a)):
                 normals, offsets = self.planes(y)
                 local = self._in_body(self._in_world(x, f), y, f)
-                out = min(out, float((local @ normals.T - offsets).max(axis=1).min()))
-            return max(out, 0.0)
+                reach = float(offsets.max())  # no point farther than this from y's centre touches y
+                close = local[np.linalg.norm(local, axis=1) < reach + within]
+                if len(close):
+                    out = min(out, float((close @ normals.T - offsets).max(axis=1).min()))
+            return max(out, 0.0) if np.isfinite(out) else within
         static = next((s for s in self.spec.statics if s.name == b), None)
         if static is None:
             raise KeyError(f"{b!r} is neither an object, a static nor the floor")
@@ -167,13 +171,21 @@ class World:
         Events sit on the nearest frame, so allow one frame of travel at the bodies' speed.
         """
         speeds = [self.speed(n)[max(f - 1, 0):f + 2].max() for n in (a, b) if n in self.traj.names]
-        return self.gap(a, b, f) < 0.03 + sum(speeds) / self.traj.fps
+        tolerance = 0.03 + sum(speeds) / self.traj.fps
+        return self.gap(a, b, f, within=tolerance) < tolerance
+
+
+@functools.lru_cache(maxsize=64)
+def _poses(camera: CameraSpec, num_frames: int) -> np.ndarray:
+    poses = cam.camera_poses(camera, num_frames)
+    poses.flags.writeable = False
+    return poses
 
 
 @functools.lru_cache(maxsize=1024)
 def _surface(obj: ObjectSpec) -> np.ndarray:
-    """Points covering the object's surface every ~3 cm, in its body frame."""
-    return np.asarray(shapes.mesh(obj).subdivide_to_size(0.03, max_iter=8).vertices)
+    """Points covering the object's surface every ~4 cm, in its body frame."""
+    return np.asarray(shapes.mesh(obj).subdivide_to_size(0.04, max_iter=8).vertices)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -625,15 +637,16 @@ def world_spec(spec: SceneSpec, world: str) -> SceneSpec:
 
 def check(claims: tuple[Claim, ...] | Captions, spec: SceneSpec, trajectory: Trajectory,
           simulate: Callable[[SceneSpec], Trajectory] | None = None) -> list[Failure]:
-    """Every claim that does not hold. Other worlds are re-simulated here, fresh, once each."""
+    """Every claim that does not hold. Other worlds are simulated here (default
+    `scenes.simulate`) from the checker's own reading of the world name, once each."""
     if isinstance(claims, Captions):
         claims = claims.claims
+    if simulate is None and any(c.world != CLIP for c in claims):
+        from scenes import simulate
     worlds = {CLIP: World(spec, trajectory)}
     failures = []
     for i, claim in enumerate(claims):
         if claim.world not in worlds:
-            if simulate is None:
-                from scenes import simulate
             other = world_spec(spec, claim.world)
             worlds[claim.world] = World(other, simulate(other))
         reason = check_claim(claim, worlds[claim.world])

@@ -25,7 +25,8 @@ NUMBER = "零一两三四五六七八九十"
 SIDE = {"left": ("画面左侧", "画面的左边"), "right": ("画面右侧", "画面的右边"), "centre": ("画面中央", "画面正中间")}
 DIRECTION = {"left": ("向左",), "right": ("向右",), "toward_camera": ("朝镜头", "朝着镜头"),
              "away_from_camera": ("朝远离镜头的方向",)}
-CONNECTIVE = {"then": ("然后，", "接着，", "随后，", "之后，"), "meanwhile": ("与此同时，",), "finally": ("最后，", "最终，")}
+CONNECTIVE = {"then": ("然后，", "接着，", "随后，", "之后，", "紧接着，"), "meanwhile": ("与此同时，", "同一时间，"),
+              "finally": ("最后，", "最终，")}
 
 
 def number(n: int) -> str:
@@ -38,7 +39,6 @@ class Chinese:
     lang = "zh"
 
     def __init__(self, spec, choices, rng: np.random.Generator):
-        self.spec = spec
         self.things = {o.name: o for o in (*spec.objects, *spec.statics)}
         self.shape_word = {o.name: pick(rng, SHAPE[o.shape]) for o in spec.objects}
         self.static_word = {s.name: pick(rng, STATIC.get(s.name, (s.name,))) for s in spec.statics}
@@ -68,10 +68,8 @@ class Chinese:
         if rank == 0:
             lead = {"from_left": "最左边的", "from_right": "最右边的", "from_near": "离镜头最近的", "from_far": "离镜头最远的"}
             return lead[relation] + words
-        nth = f"第{number(rank + 1)}个"
-        lead = {"from_left": f"左数{nth}", "from_right": f"右数{nth}", "from_near": f"离镜头由近到远{nth}",
-                "from_far": f"离镜头由远到近{nth}"}
-        return lead[relation] + words
+        nth = f"第{number(rank + 1)}个"  # refer ranks 0 and 1 only
+        return {"from_left": f"左数{nth}", "from_near": f"离镜头由近到远{nth}"}[relation] + words
 
     def ref(self, name: str) -> str:
         if name == "floor":
@@ -114,17 +112,17 @@ class Chinese:
             else:
                 vp = pick(rng, (f"落到{x}上", f"掉落在{x}上", f"坠落到{x}上面"))
         elif k == "fly":
-            vp = pick(rng, ("在空中飞过", "划过空中", "在空中飞行"))
+            vp = pick(rng, ("在空中飞过", "划过空中", "在空中飞行", "从空中掠过"))
         elif k == "land":
             vp = pick(rng, (f"落在{x}上", f"降落在{x}上"))
         elif k == "hit":
-            vp = pick(rng, (f"撞上{x}", f"撞到{x}", f"撞击{x}", f"碰上{x}"))
+            vp = pick(rng, (f"撞上{x}", f"撞到{x}", f"撞击{x}", f"碰上{x}", f"撞向{x}"))
         elif k == "collide":
             vp = pick(rng, (f"与{x}相撞", f"和{x}撞在一起"))
         elif k == "bounce":
             vp = pick(rng, (f"从{x}上弹起", f"被{x}弹了起来", f"在{x}上反弹"))
         elif k == "topple":
-            vp = pick(rng, ("倒下", "翻倒", "倾倒", "翻了过去"))
+            vp = pick(rng, ("倒下", "翻倒", "倾倒", "翻了过去", "倒了下去"))
         elif k == "descend":
             verb = {"roll": ("滚下", "滚落"), "slide": ("滑下", "滑落")}.get(m.slot("manner"), ("移下", "往下走"))
             vp = f"沿着{x}{pick(rng, verb)}"
@@ -134,13 +132,13 @@ class Chinese:
             where = pick(rng, DIRECTION[d]) if d else pick(rng, ("在地面上", "在地板上"))
             vp = f"{where}{pick(rng, verb)}"
         elif k == "exit":
-            vp = pick(rng, ("离开画面", "移出画面", "消失在画面之外"))
+            vp = pick(rng, ("离开画面", "移出画面", "消失在画面之外", "跑出了镜头"))
         elif k == "enter":
             vp = pick(rng, ("进入画面", "出现在画面中"))
         elif k == "rest":
-            vp = pick(rng, ("停了下来", "静止不动了", "最终停住", "停稳了"))
+            vp = pick(rng, ("停了下来", "静止不动了", "最终停住", "停稳了", "慢慢停住"))
         elif k == "still":
-            vp = pick(rng, ("一直待在原地", "始终没有移动", "保持静止"))
+            vp = pick(rng, ("一直待在原地", "始终没有移动", "保持静止", "纹丝不动"))
         else:
             raise ValueError(f"no Chinese verb phrase for {k!r}")
         return self.at(m, rng) + vp
@@ -200,6 +198,12 @@ class Chinese:
         if rest and rng.random() < 0.4:
             return f"在{rest[0]}，{np_}{vp}。"
         return f"{np_}{vp}" + (f"，位于{rest[0]}" if rest else "") + "。"
+
+    def intros(self, messages: list[Message], connective: str | None, rng) -> str:
+        nps = [self.full(m.subject, rng) for m in messages]
+        where = messages[0].slot("where")[0][0]
+        vp = pick(rng, ("都放在地面上", "都静置在地板上") if where == "floor" else ("都悬在半空中", "都被举在空中"))
+        return f"{'、'.join(nps[:-1])}和{nps[-1]}{vp}。"
 
     def static(self, m: Message, rng) -> str:
         return pick(rng, (f"场景中有{self.full(m.subject, rng)}。", f"画面里有{self.full(m.subject, rng)}。"))
@@ -293,6 +297,9 @@ class Chinese:
         if q.qtype == "first_contact":
             return f"除了地面，{self.ref(q.subject)}最先碰到的是什么？", f"{self.ref(s['other'])}。"
         if q.qtype == "does":
+            if s.get("flip"):
+                verb = {"topple": "一直保持直立", "exit": "一直留在画面中"}[s["event"]]
+                return f"{self.ref(q.subject)}是否{verb}？", "是的。" if q.answer else "不是。"
             verb = {"bounce": "弹起来", "topple": "倒下", "exit": "离开画面"}[s["event"]]
             return f"{self.ref(q.subject)}有没有{verb}？", "有。" if q.answer else "没有。"
         if q.qtype == "side":
@@ -311,18 +318,24 @@ class Chinese:
         if q.qtype == "why_bounces":
             return f"{self.ref(q.subject)}为什么在大约{s['at']:.1f}秒时向上弹起？", f"因为它从{self.ref(s['other'])}上反弹了。"
         after = pick(rng, ("片段结束后，", "在片段结束之后，"))
-        if q.qtype == "will_hit":
-            return f"{after}{self.ref(q.subject)}会撞上{self.ref(s['other'])}吗？", yes_no(True)
-        if q.qtype == "will_topple":
-            return f"{after}{self.ref(q.subject)}会倒下吗？", yes_no(True)
-        if q.qtype == "will_exit":
-            return f"{after}{self.ref(q.subject)}会离开画面吗？", yes_no(True)
-        if q.qtype == "will_rest":
-            within = f"{s['within']:.1f}"
-            answer = f"会，大约在{s['at']:.1f}秒时停下。" if q.answer else "不会，那时它还在运动。"
-            return f"{after}{self.ref(q.subject)}会在{within}秒内停下来吗？", answer
-        if q.qtype == "will_move":
-            return f"{after}{self.ref(q.subject)}还会再移动吗？", yes_no(True)
+        x = self.ref(q.subject)
+        if q.qtype == "what_next":
+            return f"{after}{x}接下来会怎样？", f"它{self.vp(s['message'], rng)}。"
+        if q.qtype in ("will_hit", "will_topple", "will_exit", "will_move", "will_rest"):
+            flip = s.get("flip", False)
+            other = self.ref(s["other"]) if "other" in s else ""
+            within = f"{s.get('within', 0.0):.1f}秒"
+            asked = {
+                "will_hit": (f"{x}会撞上{other}吗？", f"{x}会和{other}一直保持分开吗？"),
+                "will_topple": (f"{x}会倒下吗？", f"{x}会一直保持直立吗？"),
+                "will_exit": (f"{x}会离开画面吗？", f"{x}会一直留在画面中吗？"),
+                "will_move": (f"{x}还会再移动吗？", f"{x}会一直待在原地吗？"),
+                "will_rest": (f"{after}{x}会在{within}内停下来吗？", f"片段结束{within}后，{x}还会在运动吗？"),
+            }[q.qtype][flip]
+            asked = asked if q.qtype == "will_rest" else after + asked
+            if q.qtype == "will_rest" and "at" in s:
+                return asked, f"{'会' if q.answer else '不会'}，它大约在{s['at']:.1f}秒时停下。"
+            return asked, yes_no(True)
         without = pick(rng, (f"如果没有{self.ref(s['removed'])}，", f"假如移走{self.ref(s['removed'])}，"))
         if q.qtype == "cf_moves":
             return f"{without}{self.ref(q.subject)}还会移动吗？", "会。" if q.answer else "不会，它会待在原地。"

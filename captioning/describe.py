@@ -27,10 +27,11 @@ from scenes.types import SceneSpec, Trajectory
 REALISERS = {"en": English, "zh": Chinese}
 DENSE_WORDS = 150  # at most this many English words; Chinese follows the same plan
 PART = {"refs": 0, "dense": 1, "short": 2, "events": 3, "qa": 4}
-KINDS = ("setting", "intro", "static", "motion", "camera", "light")
+KINDS = ("setting", "intro", "intros", "static", "motion", "camera", "light")
 DROP_ORDER = {  # what goes first when the paragraph is too long (higher first); unlisted never goes
     "light": 9, "rest": 8, "still": 8, "bounce": 7, "setting": 6, "travel": 6, "intro_detail": 5.5, "land": 5,
     "camera": 4, "static": 3.5, "exit": 3, "enter": 3, "fall": 2, "fly": 2, "descend": 1,
+    "hit": 0.5, "collide": 0.5, "topple": 0.5,
 }
 
 
@@ -78,9 +79,26 @@ def _motion_sentences(motion: list[Message], rng: np.random.Generator) -> list[S
     return out
 
 
+def _merged_intros(intros: list[Message]) -> list[Sentence]:
+    """Objects that start the same way (on the floor, in the air) introduced in one sentence."""
+    shared: dict[tuple, list[Message]] = {}
+    for m in intros:
+        where = m.slot("where")
+        if len(where) == 1 and where[0][0] in ("floor", "air") and not m.slot("moving"):
+            shared.setdefault(where[0], []).append(m)
+    out = []
+    for m in intros:
+        group = next((g for g in shared.values() if m in g and len(g) > 1), None)
+        if group is None:
+            out.append(Sentence("intro", (m,)))
+        elif m is group[0]:
+            out.append(Sentence("intros", tuple(group)))
+    return out
+
+
 def _render(realiser, s: Sentence, rng: np.random.Generator) -> str:
-    if s.kind == "motion":
-        return realiser.motion(list(s.messages), s.connective, rng)
+    if s.kind in ("motion", "intros"):
+        return getattr(realiser, s.kind)(list(s.messages), s.connective, rng)
     return getattr(realiser, s.kind)(s.messages[0], rng)
 
 
@@ -105,12 +123,10 @@ def _dense_plan(spec: SceneSpec, parts: dict[str, list[Message]], keep: list[Mes
                     kept = [m for m in parts["motion"] if m not in dropped]
                     out += _motion_sentences(kept, _rng(spec, 3))
                     continue
-                for m in parts[kind]:
-                    if m in dropped:
-                        continue
-                    if kind == "intro" and "intro_detail" in dropped:
-                        m = compact_intro(m)
-                    out.append(Sentence(kind, (m,)))
+                if kind == "intro" and "intro_detail" in dropped:
+                    out += _merged_intros([compact_intro(m) for m in parts[kind]])
+                    continue
+                out += [Sentence(kind, (m,)) for m in parts[kind] if m not in dropped]
         return [s for s in out if s.claims]
 
     sentences = build()
@@ -146,17 +162,23 @@ def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...]
         return {lang: fn(realisers[lang], stream(lang, part, *key)) for lang in languages}
 
     book = ClaimBook()
-    motion = motion_messages(clip, book, plan, found=found)
+    motion = motion_messages(clip, book, plan, found)
     intros = intro_messages(clip, book, plan)
-    setting, camera, light = setting_message(clip, book, plan), camera_message(clip, book), light_message(clip, book)
+    setting, camera, light = setting_message(clip, book), camera_message(clip, book), light_message(clip, book)
     main = main_messages(motion)
 
     # dense: plan sentences, then drop optional content until it fits
     parts = {"setting": [setting], "intro": [m for m in intros if m.kind == "intro"],
              "static": [m for m in intros if m.kind == "static"], "motion": motion, "camera": [camera], "light": [light]}
     names = clip.traj.names
-    sentences = _dense_plan(spec, parts, main, lambda ss: sum(
-        len(_render(realisers["en"], x, stream("en", "dense", *x.key(names))).split()) for x in ss))
+    english: dict[Sentence, int] = {}  # words per sentence, measured once
+
+    def words(x: Sentence) -> int:
+        if x not in english:
+            english[x] = len(_render(realisers["en"], x, stream("en", "dense", *x.key(names))).split())
+        return english[x]
+
+    sentences = _dense_plan(spec, parts, main, lambda ss: sum(words(x) for x in ss))
     dense = tuple(Passage(say("dense", x.key(names), lambda r, g, x=x: _render(r, x, g)), x.claims) for x in sentences)
 
     # short: the main happening and its participants in full, sometimes the camera or floor
@@ -166,13 +188,14 @@ def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...]
         claims = {c for m in (*main, *extras) for c in m.claims}
         claims.update(c for n in named for c in book.attributes(spec, n))
         short = Passage(say("short", (0,), lambda r, g: r.short(main, extras, g)), tuple(sorted(claims)))
-    else:  # nothing happens: name an object and where it is
-        short = Passage(say("short", (0,), lambda r, g: r.intro(parts["intro"][0], g)), parts["intro"][0].claims)
+    else:  # nothing happens: name an object and where it is (or, with no objects, the setting)
+        first = (parts["intro"] or [setting])[0]
+        short = Passage(say("short", (0,), lambda r, g: getattr(r, first.kind)(first, g)), first.claims)
 
     # events: one timestamped phrase per happening, without stated times
     events = tuple(
         EventPhrase(m.f0 / clip.fps, m.f1 / clip.fps, Passage(say("events", (i,), lambda r, g, m=m: r.event(m, g)), m.claims))
-        for i, m in enumerate(motion_messages(clip, book, None, found=found))
+        for i, m in enumerate(motion_messages(clip, book, None, found))
     )
 
     asked = questions(clip, found, plan, simulate) if qa else []

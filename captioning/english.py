@@ -10,11 +10,11 @@ import numpy as np
 from captioning.plan import Message
 from captioning.questions import Question
 
-SIZE = {"small": ("small", "little"), "medium": ("medium-sized", "mid-sized"), "large": ("large", "big")}
+SIZE = {"small": ("small", "little"), "medium": ("medium-sized", "mid-sized", "moderately sized"), "large": ("large", "big")}
 MATERIAL_ADJ = {"rubber": ("rubber",), "metal": ("metal", "metallic"), "wood": ("wooden",), "ice": ("ice",),
                 "plastic": ("plastic",)}
-SHAPE = {"cube": ("cube",), "block": ("block", "brick"), "sphere": ("sphere", "ball"), "cylinder": ("cylinder",),
-         "cone": ("cone",), "capsule": ("capsule",), "rock": ("rock", "stone")}
+SHAPE = {"cube": ("cube",), "block": ("block", "brick", "cuboid"), "sphere": ("sphere", "ball"), "cylinder": ("cylinder",),
+         "cone": ("cone",), "capsule": ("capsule", "pill"), "rock": ("rock", "stone")}
 PLURAL = {"cube": "cubes", "block": "blocks", "sphere": "spheres", "cylinder": "cylinders", "cone": "cones",
           "capsule": "capsules", "rock": "rocks"}
 STATIC = {"ramp": ("ramp", "slope"), "wall": ("wall",)}
@@ -25,8 +25,8 @@ SIDE = {"left": ("on the left", "on the left side of the frame", "at the left of
 DIRECTION = {"left": ("to the left", "leftward"), "right": ("to the right", "rightward"),
              "toward_camera": ("toward the camera", "toward the viewer"),
              "away_from_camera": ("away from the camera", "away from the viewer")}
-CONNECTIVE = {"then": ("Then", "After that,", "Next,", "Shortly after,"), "meanwhile": ("Meanwhile,",),
-              "finally": ("Finally,", "In the end,", "At last,")}
+CONNECTIVE = {"then": ("Then", "After that,", "Next,", "Shortly after,", "Afterwards,", "Subsequently,"),
+              "meanwhile": ("Meanwhile,", "In the meantime,"), "finally": ("Finally,", "In the end,", "At last,")}
 
 
 def cap(text: str) -> str:
@@ -47,7 +47,6 @@ class English:
     lang = "en"
 
     def __init__(self, spec, choices, rng: np.random.Generator):
-        self.spec = spec
         self.things = {o.name: o for o in (*spec.objects, *spec.statics)}
         self.shape_word = {o.name: pick(rng, SHAPE[o.shape]) for o in spec.objects}
         self.static_word = {s.name: pick(rng, STATIC.get(s.name, (s.name,))) for s in spec.statics}
@@ -55,16 +54,17 @@ class English:
 
     # --- noun phrases -------------------------------------------------------------------
 
-    def words(self, attributes, name: str | None = None, rng=None) -> str:
-        """Attribute words in English order: size, colour, material, shape."""
+    def words(self, attributes, name: str | None = None) -> str:
+        """Attribute words in English order (size, colour, material, shape); the object's own
+        shape noun when `name` is given, else "object" if the shape is not among them."""
         out = []
         for key, value in attributes:
             if key == "size":
-                out.append(SIZE[value][0] if rng is None else pick(rng, SIZE[value]))
+                out.append(SIZE[value][0])
             elif key == "colour":
                 out.append(value)
             elif key == "material":
-                out.append(MATERIAL_ADJ[value][0] if rng is None else pick(rng, MATERIAL_ADJ[value]))
+                out.append(MATERIAL_ADJ[value][0])
             elif key == "shape":
                 out.append(self.shape_word[name] if name else SHAPE[value][0])
         if "shape" not in dict(attributes):
@@ -79,9 +79,8 @@ class English:
         if rank == 0:
             lead = {"from_left": "leftmost", "from_right": "rightmost", "from_near": "nearest", "from_far": "farthest"}
             return f"the {lead[relation]} {words}"
-        ordinal = ("first", "second", "third", "fourth", "fifth")[rank]
-        tail = {"from_left": "from the left", "from_right": "from the right",
-                "from_near": "from the camera", "from_far": "farthest from the camera"}[relation]
+        ordinal = ("first", "second", "third", "fourth", "fifth")[rank]  # refer ranks 0 and 1 only
+        tail = {"from_left": "from the left", "from_near": "nearest the camera"}[relation]
         return f"the {ordinal} {words} {tail}"
 
     def ref(self, name: str) -> str:
@@ -110,7 +109,8 @@ class English:
         t = m.slot("at")
         if t is None:
             return ""
-        return pick(rng, (f" at about {t:.1f} seconds", f" about {t:.1f} seconds in", f" at around {t:.1f} s"))
+        return pick(rng, (f" at about {t:.1f} seconds", f" about {t:.1f} seconds in", f" at around {t:.1f} s",
+                          f" roughly {t:.1f} seconds in", f" at the {t:.1f}-second mark"))
 
     def vp(self, m: Message, rng: np.random.Generator, other: str | None = None, prev: Message | None = None) -> str:
         """Verb phrase for a motion message; `other` overrides how the other participant is named,
@@ -121,39 +121,45 @@ class English:
             return pick(rng, ("bounces", "bounces back up", "rebounds")) + self.at(m, rng)
         if k == "fall":
             if m.slot("onto") is None:
-                return pick(rng, ("falls", "drops", "falls downward"))
+                return pick(rng, ("falls", "drops", "falls downward", "comes down"))
             if m.slot("onto") == "floor":
                 vp = pick(rng, ("falls to the floor", "drops onto the floor", "falls down onto the floor"))
             else:
                 vp = pick(rng, (f"falls onto {x}", f"drops onto {x}", f"comes down onto {x}"))
         elif k == "fly":
-            vp = pick(rng, ("flies through the air", "sails through the air", "arcs through the air"))
+            vp = pick(rng, ("flies through the air", "sails through the air", "arcs through the air",
+                            "travels through the air", "soars through the air"))
         elif k == "land":
             vp = pick(rng, (f"lands on {x}", f"comes down on {x}", f"touches down on {x}"))
         elif k == "hit":
-            vp = pick(rng, (f"hits {x}", f"strikes {x}", f"knocks into {x}", f"crashes into {x}", f"runs into {x}"))
+            vp = pick(rng, (f"hits {x}", f"strikes {x}", f"knocks into {x}", f"crashes into {x}", f"runs into {x}",
+                            f"bumps into {x}", f"collides with {x}"))
         elif k == "collide":
-            vp = pick(rng, (f"collides with {x}", f"bumps against {x}"))
+            vp = pick(rng, (f"collides with {x}", f"bumps against {x}", f"meets {x} in a collision"))
         elif k == "bounce":
             vp = pick(rng, (f"bounces off {x}", f"rebounds off {x}", f"bounces on {x}"))
         elif k == "topple":
-            vp = pick(rng, ("topples over", "tips over", "falls over", "keels over"))
+            vp = pick(rng, ("topples over", "tips over", "falls over", "keels over", "tumbles over"))
         elif k == "descend":
-            verb = {"roll": ("rolls",), "slide": ("slides", "slips", "glides")}.get(m.slot("manner"), ("goes", "moves"))
+            verb = {"roll": ("rolls",), "slide": ("slides", "slips", "glides", "skids")}.get(
+                m.slot("manner"), ("goes", "moves", "makes its way", "travels"))
             vp = f"{pick(rng, verb)} down {x}"
         elif k == "travel":
-            verb = {"roll": ("rolls",), "slide": ("slides", "skids", "glides")}.get(m.slot("manner"), ("moves", "heads"))
+            verb = {"roll": ("rolls",), "slide": ("slides", "skids", "glides")}.get(m.slot("manner"), ("moves", "heads", "travels"))
             d = m.slot("direction")
             where = pick(rng, DIRECTION[d]) if d else pick(rng, ("along the floor", "across the floor"))
             vp = f"{pick(rng, verb)} {where}"
         elif k == "exit":
-            vp = pick(rng, ("leaves the frame", "moves out of view", "goes out of the picture", "exits the frame"))
+            vp = pick(rng, ("leaves the frame", "moves out of view", "goes out of the picture", "exits the frame",
+                            "disappears from view", "passes out of shot"))
         elif k == "enter":
-            vp = pick(rng, ("comes into view", "enters the frame"))
+            vp = pick(rng, ("comes into view", "enters the frame", "appears in the picture"))
         elif k == "rest":
-            vp = pick(rng, ("comes to rest", "comes to a stop", "settles", "stops moving", "comes to a halt"))
+            vp = pick(rng, ("comes to rest", "comes to a stop", "settles", "stops moving", "comes to a halt",
+                            "comes to a standstill", "settles down"))
         elif k == "still":
-            vp = pick(rng, ("stays where it is", "does not move", "remains still", "stays put"))
+            vp = pick(rng, ("stays where it is", "does not move", "remains still", "stays put", "stays in place",
+                            "never moves", "does not budge"))
         else:
             raise ValueError(f"no English verb phrase for {k!r}")
         return vp + self.at(m, rng)
@@ -217,6 +223,14 @@ class English:
             return cap(f"{rest[0]}, {np_} {vp}") + "."
         return cap(" ".join([np_, vp, *rest])) + "."
 
+    def intros(self, messages: list[Message], connective: str | None, rng) -> str:
+        """Several objects that start alike: "A red ball, a blue cube and a green cone sit on the floor." """
+        nps = [self.full(m.subject, rng) for m in messages]
+        where = messages[0].slot("where")[0][0]
+        vp = pick(rng, ("sit on the floor", "rest on the floor", "lie on the floor") if where == "floor"
+                  else ("hang in the air", "are held in mid-air"))
+        return cap(f"{', '.join(nps[:-1])} and {nps[-1]} {vp}") + "."
+
     def static(self, m: Message, rng) -> str:
         return cap(pick(rng, (f"there is {self.full(m.subject, rng)}", f"the scene includes {self.full(m.subject, rng)}"))) + "."
 
@@ -224,7 +238,7 @@ class English:
         n = m.slot("n")
         count = "a single object" if n == 1 else f"{NUMBER[n] if n < len(NUMBER) else n} objects"
         floor = m.slot("floor")
-        checks = {"large": (" with large squares", " with big tiles"), "small": (" with small squares", " with fine checks"),
+        checks = {"large": (" with large squares", " with big checks"), "small": (" with small squares", " with fine checks"),
                   None: ("",)}[m.slot("checks")]
         checks = pick(rng, checks)
         if floor is None:
@@ -235,7 +249,8 @@ class English:
         else:
             floor_np = f"a checkered floor of {floor[0]} and {floor[1]} tiles{checks}"
         bg = m.slot("background")
-        text = pick(rng, (f"the scene shows {count} on {floor_np}", f"{count} {'is' if n == 1 else 'are'} set on {floor_np}"))
+        text = pick(rng, (f"the scene shows {count} on {floor_np}", f"{count} {'is' if n == 1 else 'are'} set on {floor_np}",
+                          f"this scene has {count} and {floor_np}", f"we see {count} on {floor_np}"))
         if bg:
             text += pick(rng, (f" against {article(bg)} {bg} background", f", with {article(bg)} {bg} backdrop"))
         return cap(text) + "."
@@ -263,20 +278,22 @@ class English:
         return f"The scene is seen{angle}."
 
     def light(self, m: Message, rng) -> str:
-        strength = {"bright": ("Bright", "Strong"), "soft": ("Soft", "Gentle"), None: ("The",)}[m.slot("strength")]
+        """"Soft, high light falls from the left, casting shadows on the floor." """
+        strength = {"bright": ("bright", "strong"), "soft": ("soft", "gentle"), None: ("",)}[m.slot("strength")]
+        height = {"high": ("high", "overhead"), "low": ("low", "low-angle"), None: ("",)}[m.slot("height")]
         side = {"left": ("from the left",), "right": ("from the right",),
                 "front": ("from behind the camera", "from the front"),
                 "back": ("from behind the objects", "from the back"), None: ("",)}[m.slot("side")]
-        height = {"high": ("high above", "from high up"), "low": ("from low down", "at a low angle"), None: ("",)}[m.slot("height")]
         shadows = pick(rng, (", casting shadows on the floor", ", casting clear shadows") if m.slot("shadows")
                        else (", and nothing casts a shadow", ", with no shadows"))
-        where = " ".join(w for w in (pick(rng, side), pick(rng, height)) if w)
-        verb = pick(rng, ("comes", "falls", "shines"))
-        head = f"{pick(rng, strength)} light"
-        if not where:
-            return f"{head} {verb} on the scene{shadows}." if m.slot("strength") else \
-                ("Objects cast shadows on the floor." if m.slot("shadows") else "No shadows are cast.")
-        return f"{head} {verb} {where}{shadows}."
+        adjectives = ", ".join(w for w in (pick(rng, strength), pick(rng, height)) if w)
+        head = cap(f"{adjectives} light") if adjectives else "The light"
+        where = pick(rng, side)
+        if where:
+            return f"{head} {pick(rng, ('comes', 'falls', 'shines', 'streams in'))} {where}{shadows}."
+        if adjectives:
+            return f"{head} {pick(rng, ('lights', 'illuminates'))} the scene{shadows}."
+        return "Objects cast shadows on the floor." if m.slot("shadows") else "No shadows are cast."
 
     # --- short ---------------------------------------------------------------------------
 
@@ -293,9 +310,12 @@ class English:
         subject = name(main[0].subject)
         text = f"{subject} {self.clause_list(self.vps(main, rng, name), rng)}"
         for m in extras:
-            if m.kind == "camera":
+            if m.kind == "camera" and m.slot("motion") == "static":
+                angle = {"high": " from above", "low": " from a low angle", "level": " from slightly above"}.get(m.slot("angle"), "")
+                text += f", {pick(rng, ('seen by a fixed camera', 'filmed by a static camera'))}{angle}"
+            elif m.kind == "camera" and m.slot("motion"):
                 cam = self.camera(m, rng)[:-1]
-                text += f", as {cam[0].lower()}{cam[1:]}" if not cam.startswith("The scene") else ""
+                text += f", as {cam[0].lower()}{cam[1:]}"
             elif m.kind == "setting" and m.slot("floor"):
                 a, b = m.slot("floor")
                 text += f", on {article(a)} {a} checkered floor" if a == b else f", on a {a} and {b} checkered floor"
@@ -324,6 +344,8 @@ class English:
             return (f"Apart from the floor, what does {self.ref(q.subject)} touch first?", cap(f"{self.ref(s['other'])}."))
         if q.qtype == "does":
             verb = {"bounce": "bounce", "topple": "fall over", "exit": "leave the frame"}[s["event"]]
+            if s.get("flip"):
+                verb = {"topple": "stay upright", "exit": "stay in the picture throughout"}[s["event"]]
             return f"Does {self.ref(q.subject)} {verb}?", f"{yes}."
         if q.qtype == "side":
             return (f"At the start, is {self.ref(q.subject)} to the left of {self.ref(s['other'])}?",
@@ -342,17 +364,25 @@ class English:
             return (f"Why does {self.ref(q.subject)} fly back up at about {s['at']:.1f} seconds?",
                     f"Because it bounces off {self.ref(s['other'])}.")
         after = pick(rng, ("after the clip ends", "after the end of the clip", "once the clip is over"))
-        if q.qtype == "will_hit":
-            return f"Will {self.ref(q.subject)} hit {self.ref(s['other'])} {after}?", f"{yes}."
-        if q.qtype == "will_topple":
-            return f"Will {self.ref(q.subject)} fall over {after}?", f"{yes}."
-        if q.qtype == "will_exit":
-            return f"Will {self.ref(q.subject)} leave the frame {after}?", f"{yes}."
-        if q.qtype == "will_rest":
-            answer = f"Yes, at about {s['at']:.1f} seconds." if q.answer else "No, it is still moving by then."
-            return f"Will {self.ref(q.subject)} come to rest within {s['within']:.1f} seconds {after}?", answer
-        if q.qtype == "will_move":
-            return f"Will {self.ref(q.subject)} move again {after}?", f"{yes}."
+        x = self.ref(q.subject)
+        if q.qtype == "what_next":
+            return f"What does {x} do {after}?", cap(f"it {self.vp(s['message'], rng)}.")
+        if q.qtype in ("will_hit", "will_topple", "will_exit", "will_move", "will_rest"):
+            flip = s.get("flip", False)
+            other = self.ref(s["other"]) if "other" in s else ""
+            within = f"{s.get('within', 0.0):.1f}"
+            asked = {  # (as happening, as not happening)
+                "will_hit": (f"Will {x} hit {other} {after}?", f"Will {x} stay clear of {other} {after}?"),
+                "will_topple": (f"Will {x} fall over {after}?", f"Will {x} stay upright {after}?"),
+                "will_exit": (f"Will {x} leave the frame {after}?", f"Will {x} stay in the picture {after}?"),
+                "will_move": (f"Will {x} move again {after}?", f"Will {x} stay where it is {after}?"),
+                "will_rest": (f"Will {x} come to rest within {within} seconds {after}?",
+                              f"Will {x} still be moving {within} seconds after the clip ends?"),
+            }[q.qtype][flip]
+            if q.qtype == "will_rest" and "at" in s:
+                return asked, f"{yes}, it stops at about {s['at']:.1f} seconds." if not flip else \
+                    f"No, it stops at about {s['at']:.1f} seconds."
+            return asked, f"{yes}."
         without = pick(rng, (f"Without {self.ref(s['removed'])}", f"If {self.ref(s['removed'])} were removed"))
         if q.qtype == "cf_moves":
             answer = "Yes." if q.answer else "No, it would stay where it is."

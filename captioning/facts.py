@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenes import camera, shapes
-from scenes.types import SceneSpec, Trajectory
+from scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
 
 TOPPLE_SHAPES = ("cube", "block", "cylinder", "cone", "capsule")
 ROUND_SHAPES = ("sphere", "cylinder", "capsule")
@@ -28,17 +28,39 @@ class Happening:
     other: str | None  # the surface or object involved, if any
     f0: int
     f1: int
-    manner: str | None = None  # roll | slide (descend, travel); left | right | ... (travel direction)
+    manner: str | None = None  # roll | slide (descend, travel)
+    direction: str | None = None  # left | right | toward_camera | away_from_camera (travel)
 
 
 KINDS = ("fly", "fall", "land", "bounce", "hit", "collide", "topple", "descend", "travel", "exit", "enter", "rest", "still")
 
 
-def rotate(q: np.ndarray, axis_body: np.ndarray) -> np.ndarray:
-    """World direction of a body-frame vector for quaternions q [..., 4] (x, y, z, w)."""
-    xyz, w = q[..., :3], q[..., 3:]
-    t = 2.0 * np.cross(xyz, axis_body)
-    return axis_body + w * t + np.cross(xyz, t)
+def rotation_matrix(q: np.ndarray) -> np.ndarray:
+    """[..., 3, 3] rotation matrices from quaternions [..., 4] (x, y, z, w)."""
+    x, y, z, w = np.moveaxis(np.asarray(q, dtype=np.float64), -1, 0)
+    rows = [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+            2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+            2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]
+    return np.stack(rows, axis=-1).reshape(x.shape + (3, 3))
+
+
+def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Body-frame vectors v [..., 3] in world axes, for quaternions q [..., 4]; broadcasts."""
+    return np.einsum("...ij,...j->...i", rotation_matrix(q), v)
+
+
+@functools.lru_cache(maxsize=1024)
+def _hull(obj: ObjectSpec) -> np.ndarray:
+    """Convex hull vertices in the body frame (enough for heights and reach)."""
+    return np.asarray(shapes.mesh(obj).convex_hull.vertices)
+
+
+@functools.lru_cache(maxsize=64)
+def _poses(cam: CameraSpec, num_frames: int) -> np.ndarray:
+    """Camera poses, shared by the clip and its longer and counterfactual re-runs."""
+    poses = camera.camera_poses(cam, num_frames)
+    poses.flags.writeable = False
+    return poses
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +78,6 @@ class Clip:
     def last(self) -> int:
         return self.traj.num_frames - 1
 
-    def t(self, frame: int) -> float:
-        return frame / self.traj.fps
-
     @functools.cached_property
     def speed(self) -> np.ndarray:  # [T, N]
         return np.linalg.norm(self.traj.linear_velocities, axis=-1)
@@ -69,7 +88,7 @@ class Clip:
 
     @functools.cached_property
     def hulls(self) -> list[np.ndarray]:
-        return [np.asarray(shapes.mesh(o).convex_hull.vertices) for o in self.spec.objects]
+        return [_hull(o) for o in self.spec.objects]
 
     def body_points(self, f: int, i: int) -> np.ndarray:
         """Object i's hull vertices at frame f, relative to its centre, in world axes."""
@@ -100,7 +119,7 @@ class Clip:
 
     @functools.cached_property
     def poses(self) -> np.ndarray:
-        return camera.camera_poses(self.spec.camera, self.traj.num_frames)
+        return _poses(self.spec.camera, self.traj.num_frames)
 
     @functools.cached_property
     def K(self) -> np.ndarray:
@@ -181,7 +200,10 @@ def happenings(clip: Clip) -> list[Happening]:
     for i, obj in enumerate(clip.spec.objects):
         out += _motion_of(clip, i)
     out += _contacts(clip)
-    out += _views(clip)
+    views = _views(clip)
+    gone = {h.subject: h.f0 for h in views if h.kind == "exit"}
+    # what happens after an object has left the picture is not in the video: leave it unsaid
+    out = [h for h in out if h.f0 < gone.get(h.subject, clip.last + 1)] + views
     return sorted(out, key=lambda h: (h.f0, h.f1, KINDS.index(h.kind), h.subject))
 
 
@@ -204,7 +226,6 @@ def _airborne(clip: Clip, i: int) -> list[Happening]:
     name = clip.traj.names[i]
     touching = clip.touching(i)
     z = clip.traj.positions[:, i, 2]
-    vz = clip.traj.linear_velocities[:, i, 2]
     out = []
     f = 0
     while f < clip.last:
@@ -270,12 +291,11 @@ def _ground_motion(clip: Clip, i: int) -> list[Happening]:
     name = clip.traj.names[i]
     out = []
     for static in clip.spec.statics:
+        n = rotate(np.asarray(static.orientation), np.array([0.0, 0.0, 1.0]))
+        downhill = n[:2] / max(np.linalg.norm(n[:2]), 1e-9)
         spans = [(f0, min(f1, clip.last)) for f0, f1, pair, _ in clip.contacts if set(pair) == {name, static.name}]
         for f0, f1 in spans:
-            f1 = min(f1, clip.last)
             d = clip.traj.positions[f1, i] - clip.traj.positions[f0, i]
-            n = rotate(np.asarray(static.orientation)[None], np.array([0.0, 0.0, 1.0]))[0]
-            downhill = n[:2] / max(np.linalg.norm(n[:2]), 1e-9)
             if -d[2] > 0.12 and d[:2] @ downhill > 0.85 * np.linalg.norm(d[:2]) and f1 - f0 >= 3:
                 out.append(Happening("descend", name, static.name, f0, f1, _manner(clip, i, f0, f1)))
     # travel on the floor: the longest stretch touching the floor while moving
@@ -296,7 +316,7 @@ def _ground_motion(clip: Clip, i: int) -> list[Happening]:
         direction = _direction(clip, i, f0, f1)
         manner = _manner(clip, i, f0, f1)
         if direction is not None or manner is not None:
-            out.append(Happening("travel", name, direction, f0, f1, manner))
+            out.append(Happening("travel", name, None, f0, f1, manner, direction))
     return out
 
 

@@ -7,14 +7,14 @@ details, which order) draw on one rng seeded from the spec, never on the languag
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from captioning.facts import Clip, Happening, happenings
-from captioning.types import CLIP, Claim
+from captioning.colours import muted_name, sky_name
+from captioning.facts import Clip, Happening
+from captioning.types import Claim
 
 SALIENCE = {"topple": 5, "hit": 4, "collide": 4, "descend": 3, "fly": 3, "fall": 2, "exit": 2, "enter": 2,
             "travel": 1.5, "bounce": 1, "land": 1, "rest": 0.5, "still": 0}
@@ -34,6 +34,14 @@ class Message:
 
     def slot(self, key: str, default: Any = None) -> Any:
         return dict(self.slots).get(key, default)
+
+    @property
+    def moment(self) -> int:
+        """The frame the message is about, for telling things in order: a topple or an exit
+        when it is complete, a fall when it lands, anything else when it starts."""
+        if self.kind in ("topple", "exit", "enter") or (self.kind == "fall" and self.slot("onto")):
+            return self.f1
+        return self.f0
 
 
 class ClaimBook:
@@ -61,12 +69,13 @@ def _instant(clip: Clip, f: int) -> tuple[float, float]:
     return max(f - 1, 0) / clip.fps, min(f + 1, clip.last) / clip.fps
 
 
-def _stated(seconds: float) -> float:
+def stated_time(seconds: float) -> float:
+    """A time as the text states it: to a tenth of a second."""
     return round(seconds + 1e-9, 1)
 
 
-def happening_message(h: Happening, clip: Clip, book: ClaimBook, world: str = CLIP,
-                      say_time: bool = False, onto: Happening | None = None) -> Message:
+def happening_message(h: Happening, clip: Clip, book: ClaimBook, say_time: bool = False,
+                      onto: Happening | None = None) -> Message:
     """The message (and its claims) for one happening; `onto` is the landing that ends a fall."""
     fps, name = clip.fps, h.subject
     t0, t1 = h.f0 / fps, h.f1 / fps
@@ -75,19 +84,19 @@ def happening_message(h: Happening, clip: Clip, book: ClaimBook, world: str = CL
 
     def timed(claim_kwargs: dict, at_frame: int) -> Claim:
         if say_time:
-            slots["at"] = _stated(at_frame / fps)
+            slots["at"] = stated_time(at_frame / fps)
             claim_kwargs["params"] = (("at", slots["at"]),)
-        return Claim(world=world, **claim_kwargs)
+        return Claim(**claim_kwargs)
 
     if h.kind == "fall":
-        claims.append(Claim(name, "falls", None, t0, t1, world=world))
+        claims.append(Claim(name, "falls", None, t0, t1))
         if onto is not None:
             pred = "hits" if onto.kind == "hit" else "lands_on"
             a, b = _instant(clip, onto.f0)
             claims.append(timed(dict(subject=name, predicate=pred, object=onto.other, t_start=a, t_end=b), onto.f0))
             slots["onto"] = onto.other
     elif h.kind == "fly":
-        claims.append(Claim(name, "flies", None, t0, t1, world=world))
+        claims.append(Claim(name, "flies", None, t0, t1))
     elif h.kind in ("land", "hit", "collide", "bounce"):
         pred = {"land": "lands_on", "hit": "hits", "collide": "collides", "bounce": "bounces"}[h.kind]
         a, b = _instant(clip, h.f0)
@@ -96,12 +105,12 @@ def happening_message(h: Happening, clip: Clip, book: ClaimBook, world: str = CL
         claims.append(timed(dict(subject=name, predicate="topples", t_start=t0, t_end=t1), h.f1))
     elif h.kind in ("descend", "travel"):
         if h.kind == "descend":
-            claims.append(Claim(name, "descends", h.other, t0, t1, world=world))
-        elif h.other is not None:
-            claims.append(Claim(name, "moves_dir", h.other, t0, t1, world=world))
-            slots["direction"] = h.other
+            claims.append(Claim(name, "descends", h.other, t0, t1))
+        elif h.direction is not None:
+            claims.append(Claim(name, "moves_dir", h.direction, t0, t1))
+            slots["direction"] = h.direction
         if h.manner is not None:
-            claims.append(Claim(name, {"roll": "rolls", "slide": "slides"}[h.manner], None, t0, t1, world=world))
+            claims.append(Claim(name, {"roll": "rolls", "slide": "slides"}[h.manner], None, t0, t1))
             slots["manner"] = h.manner
     elif h.kind in ("exit", "enter"):
         pred = "exits_view" if h.kind == "exit" else "enters_view"
@@ -109,21 +118,20 @@ def happening_message(h: Happening, clip: Clip, book: ClaimBook, world: str = CL
     elif h.kind == "rest":
         claims.append(timed(dict(subject=name, predicate="rests", t_start=t0, t_end=t1), h.f0))
     elif h.kind == "still":
-        claims.append(Claim(name, "moves", None, t0, t1, negated=True, world=world))
+        claims.append(Claim(name, "moves", None, t0, t1, negated=True))
     else:
         raise ValueError(f"no message for happening kind {h.kind!r}")
-    other = onto.other if onto is not None else (h.other if h.kind not in ("travel",) else None)
+    other = onto.other if onto is not None else h.other
     return Message(h.kind, name, other, tuple(sorted(slots.items())), tuple(book.add(c) for c in claims),
                    h.f0, onto.f0 if onto is not None else h.f1)
 
 
-def motion_messages(clip: Clip, book: ClaimBook, rng: np.random.Generator | None, world: str = CLIP,
-                    found: list[Happening] | None = None) -> list[Message]:
+def motion_messages(clip: Clip, book: ClaimBook, rng: np.random.Generator | None,
+                    found: list[Happening]) -> list[Message]:
     """All happenings as messages, in time order; a fall and the landing that ends it merge.
 
     With an rng, some messages state their time ("at about 0.4 seconds"); without, none do.
     """
-    found = happenings(clip) if found is None else found
     used: set[int] = set()
     out = []
     for k, h in enumerate(found):
@@ -138,8 +146,8 @@ def motion_messages(clip: Clip, book: ClaimBook, rng: np.random.Generator | None
         say_time = rng is not None and (
             (h.kind in ("hit", "collide", "topple", "land", "exit", "rest") and rng.random() < 0.35)
             or (onto is not None and rng.random() < 0.3))
-        out.append(happening_message(h, clip, book, world, say_time, onto))
-    return out
+        out.append(happening_message(h, clip, book, say_time, onto))
+    return sorted(out, key=lambda m: (m.moment, m.f0))
 
 
 # --- the scene's look: objects, setting, camera, light ---------------------------------------
@@ -214,50 +222,7 @@ def intro_messages(clip: Clip, book: ClaimBook, rng: np.random.Generator) -> lis
     return out
 
 
-def _lab(rgb) -> np.ndarray:
-    """sRGB (0..255) -> CIELAB (D65)."""
-    c = np.asarray(rgb, dtype=np.float64) / 255.0
-    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
-    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
-    xyz /= np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
-
-
-LAB_HUES = (  # CIELAB hue angle ranges (degrees) for the tint of a muted colour
-    ("reddish", 0, 30), ("brownish", 50, 90), ("yellowish", 100, 117), ("greenish", 125, 180),
-    ("bluish", 205, 290), ("purplish", 305, 332),
-)
-
-
-def muted_name(rgb) -> str | None:
-    """A word for a muted floor colour ("gray", "bluish gray", "beige"), or None if unclear."""
-    L, a, b = _lab(rgb)
-    chroma, hue = math.hypot(a, b), math.degrees(math.atan2(b, a)) % 360
-    if chroma < 4:
-        return "gray"
-    if chroma < 8 or chroma > 30:
-        return None
-    if 65 <= hue <= 100 and L > 65 and chroma < 22:
-        return "beige"
-    for word, lo, hi in LAB_HUES:
-        if lo <= hue <= hi:
-            return f"{word} gray"
-    return None
-
-
-def sky_name(rgb) -> str | None:
-    """A word for a light background colour, or None if unclear."""
-    L, a, b = _lab(rgb)
-    chroma, hue = math.hypot(a, b), math.degrees(math.atan2(b, a)) % 360
-    if chroma < 2.5:
-        return "white" if L > 95 else "light gray" if L > 66 else None
-    if chroma > 7 and 220 <= hue <= 290 and L > 75:
-        return "pale blue"
-    return None
-
-
-def setting_message(clip: Clip, book: ClaimBook, rng: np.random.Generator) -> Message:
+def setting_message(clip: Clip, book: ClaimBook) -> Message:
     spec = clip.spec
     slots: dict[str, Any] = {"n": len(spec.objects)}
     claims = [Claim("scene", "count", None, params=(("n", len(spec.objects)),))]

@@ -17,10 +17,12 @@ from typing import Any, Callable
 import numpy as np
 
 from captioning.facts import Clip, Happening, happenings
+from captioning.plan import ClaimBook, happening_message, stated_time
 from captioning.types import EXTENDED, WITHOUT, Claim
 from scenes.types import SceneSpec, Trajectory
 
 PREDICT_S = 1.0  # how far past the cut predictive questions look
+NEXT_KINDS = ("hit", "collide", "land", "bounce", "topple", "exit", "rest")  # "what does it do next?"
 QUOTA = {"descriptive": 4, "explanatory": 2, "predictive": 2, "counterfactual": 2}
 COLOUR_FREE_ORDERS = (("shape",), ("size", "shape"), ("material", "shape"), ("size", "material", "shape"))
 
@@ -165,7 +167,7 @@ def explanatory(clip: Clip, found: list[Happening]) -> list[Question]:
                                 min(landing.f0 + 1, clip.last) / fps)]
                 out.append(_q("explanatory", "why_stops_falling", h.subject, claims, other=landing.other))
         if h.kind == "bounce" and h.other == "floor":
-            at = round(h.f0 / fps + 1e-9, 1)
+            at = stated_time(h.f0 / fps)
             claim = Claim(h.subject, "bounces", "floor", max(h.f0 - 1, 0) / fps, min(h.f0 + 1, clip.last) / fps,
                           params=(("at", at),))
             out.append(_q("explanatory", "why_bounces", h.subject, [claim], other="floor", at=at))
@@ -199,10 +201,15 @@ def predictive(clip: Clip, simulate: Callable[[SceneSpec], Trajectory]) -> list[
     names = ext.traj.names
     for i, name in enumerate(names):
         moving = ext.speed[cut, i] > 0.3
+        nxt = next((h for h in found if h.subject == name and h.kind in NEXT_KINDS and h.f0 > cut), None)
+        if moving and nxt is not None and _inside(ext, i, cut, cut):
+            book = ClaimBook()  # the answer is the same message a caption of the longer run would use
+            message = happening_message(nxt, ext, book, say_time=nxt.kind in ("hit", "collide", "land", "rest"))
+            q("what_next", name, [book.claims[k] for k in message.claims], None, message=message)
         if moving:
             rest = next((h for h in found if h.kind == "rest" and h.subject == name and h.f0 > cut), None)
             if rest is not None:
-                at = round(rest.f0 / fps + 1e-9, 1)
+                at = stated_time(rest.f0 / fps)
                 q("will_rest", name, [Claim(name, "rests", None, rest.f0 / fps, end, params=(("at", at),))], True,
                   at=at, within=PREDICT_S)
             elif ext.moved(i, ext.last - max(2, fps // 4)) > 0.1:
@@ -282,11 +289,31 @@ def counterfactual(clip: Clip, found: list[Happening], rng: np.random.Generator,
     return [question for question, _ in sorted(shuffled, key=lambda x: -x[1])]  # answers that differ first
 
 
+def _predictive_pick(rng: np.random.Generator, candidates: list[Question]) -> list[Question]:
+    """An open "what next?" question if there is one, then yes/no questions, preferring
+    something that happens. Little happens in a second, so facts are mostly "nothing
+    more": each yes/no question is asked one way or the other ("will it move again?" /
+    "will it stay where it is?") at random, which keeps yes and no answers balanced."""
+    open_ = [q for q in candidates if q.answer is None]
+    yes_no = [q for q in candidates if q.answer is not None]
+    picked = _sample(rng, open_, 1)
+    picked += _sample(rng, yes_no, QUOTA["predictive"] - len(picked), prefer=lambda q: q.answer is True)
+    return [_phrased(q, bool(rng.random() < 0.5)) if q.answer is not None else q for q in picked]
+
+
+def _phrased(q: Question, flip: bool) -> Question:
+    """The question asked the other way round when `flip`: same claims, opposite answer."""
+    if not flip:
+        return q
+    return dataclasses.replace(q, slots=tuple(sorted((*q.slots, ("flip", True)))), answer=not q.answer)
+
+
 def questions(clip: Clip, found: list[Happening], rng: np.random.Generator,
               simulate: Callable[[SceneSpec], Trajectory]) -> list[Question]:
     """A few questions of each kind, chosen by the spec's rng."""
-    picked = _sample(rng, descriptive(clip, found), QUOTA["descriptive"])
+    picked = [_phrased(q, q.qtype == "does" and dict(q.slots)["event"] != "bounce" and bool(rng.random() < 0.5))
+              for q in _sample(rng, descriptive(clip, found), QUOTA["descriptive"])]
     picked += _sample(rng, explanatory(clip, found), QUOTA["explanatory"])
-    picked += _sample(rng, predictive(clip, simulate), QUOTA["predictive"], prefer=lambda q: q.answer is True)
+    picked += _predictive_pick(rng, predictive(clip, simulate))
     picked += counterfactual(clip, found, rng, simulate)[:QUOTA["counterfactual"]]
     return picked

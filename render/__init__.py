@@ -15,6 +15,17 @@ from render.contact_sheet import contact_sheet  # noqa: E402
 from render.egl import EGLUnavailable  # noqa: E402
 from render.frames import MODALITIES, Frames  # noqa: E402
 from render.quality import QUALITIES, Quality  # noqa: E402
-from render.renderer import Renderer  # noqa: E402
+
+
+def __getattr__(name: str):
+    """`render.Renderer` loads OpenGL on first use: `import render` (for Frames or
+    contact_sheet) works on machines without EGL, and a missing EGL surfaces as
+    EGLUnavailable, with what to install, where the renderer is asked for."""
+    if name == "Renderer":
+        from render.renderer import Renderer
+
+        return Renderer
+    raise AttributeError(f"module 'render' has no attribute {name!r}")
+
 
 __all__ = ["Renderer", "Frames", "Quality", "QUALITIES", "MODALITIES", "EGLUnavailable", "contact_sheet"]

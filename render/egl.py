@@ -23,13 +23,24 @@ def _fail(what: str, err: BaseException | None = None) -> EGLUnavailable:
     return EGLUnavailable(f"cannot start headless OpenGL: {what}{cause}. To fix: {FIX}.")
 
 
+def import_gl():
+    """`OpenGL.GL`, imported on the EGL platform, or EGLUnavailable saying how to get it."""
+    platform = os.environ.get("PYOPENGL_PLATFORM")
+    if platform != "egl":
+        raise _fail(f"PYOPENGL_PLATFORM is {platform!r}, not 'egl'")
+    try:
+        from OpenGL import GL
+    except Exception as err:  # PyOpenGL raises ImportError, OSError... when libEGL/libGL are missing
+        raise _fail("PyOpenGL could not load EGL", err) from None
+    return GL
+
+
 class Context:
-    """One EGL context (no window, no default framebuffer: we render into our own FBOs)."""
+    """One EGL context (no window, no default framebuffer: we render into our own FBOs)
+    and the limits the renderer sizes its batches by."""
 
     def __init__(self):
-        platform = os.environ.get("PYOPENGL_PLATFORM")
-        if platform != "egl":
-            raise _fail(f"PYOPENGL_PLATFORM is {platform!r}, not 'egl'")
+        GL = import_gl()
         try:
             import OpenGL.platform
 
@@ -41,8 +52,6 @@ class Context:
             self._platform = EGLPlatform(1, 1)
             self._platform.init_context()
             self._platform.make_current()
-            from OpenGL import GL
-
             self.renderer_name = GL.glGetString(GL.GL_RENDERER).decode()
             self.version = GL.glGetString(GL.GL_VERSION).decode()
             self.max_size = int(min(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_SIZE), *GL.glGetIntegerv(GL.GL_MAX_VIEWPORT_DIMS)))
@@ -57,9 +66,12 @@ class Context:
         self._platform.make_current()
 
     def close(self) -> None:
-        if self._platform is not None:
+        if getattr(self, "_platform", None) is not None:
             release(self._platform)
             self._platform = None
+
+    def __del__(self):  # before pyrender's platform object goes and terminates the shared display
+        self.close()
 
 
 def release(platform) -> None:

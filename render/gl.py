@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-from OpenGL import GL
+
+from render.egl import import_gl
+
+GL = import_gl()
 
 GLSL_VERSION = "#version 330 core\n"
 UNIFORM_BLOCKS = ("FrameTable",)  # uniform block name -> binding point (its index)

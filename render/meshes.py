@@ -55,20 +55,21 @@ def _segments(shape: str, level: int) -> int:
     return 5 * 2 ** level if shape == "sphere" else level
 
 
-def detail(shape: str, radius_px: float) -> int:
+def detail(shape: str, radius_px: float) -> int | None:
     """The coarsest level whose outline stays within SILHOUETTE_PX of the true one for
-    an object `radius_px` pixels in radius (a chord of n segments sags r (1 - cos(pi/n)))."""
+    an object `radius_px` pixels in radius (a chord of n segments sags r (1 - cos(pi/n))).
+    None for shapes drawn as built (boxes, rocks)."""
     levels = LEVELS.get(shape)
     if levels is None:
-        return 0
+        return None
     for level in levels:
         if radius_px * (1 - math.cos(math.pi / _segments(shape, level))) <= SILHOUETTE_PX:
             return level
     return levels[-1]
 
 
-def _solid(obj: ObjectSpec, level: int) -> trimesh.Trimesh:
-    if level == LEVELS[obj.shape][-1]:
+def _solid(obj: ObjectSpec, level: int | None) -> trimesh.Trimesh:
+    if level is None or level == LEVELS[obj.shape][-1]:
         return shapes.mesh(obj)
     dx, _, dz = (float(d) for d in obj.dims)
     if obj.shape == "sphere":
@@ -83,16 +84,19 @@ def _solid(obj: ObjectSpec, level: int) -> trimesh.Trimesh:
     return mesh
 
 
-def mesh_key(item: ObjectSpec | StaticSpec, level: int = 0) -> tuple:
+def mesh_key(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple:
     """What identifies a drawable mesh: shape, dims, level and (rocks only) seed; statics are boxes."""
     dims = tuple(float(d) for d in item.dims)
     if isinstance(item, StaticSpec):
-        return "box", dims, 0, 0
+        return "box", dims, 0, None
+    if item.shape in LEVELS and level == LEVELS[item.shape][-1]:
+        level = None  # the finest level is the physics mesh itself
     return item.shape, dims, item.mesh_seed if item.shape == "rock" else 0, level
 
 
-def arrays_for(item: ObjectSpec | StaticSpec, level: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Vertex arrays of an object (its `scenes.shapes` solid at `level`) or a static (a box)."""
+def arrays_for(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex arrays of an object (its `scenes.shapes` solid at `level`, None = as built)
+    or a static (a box)."""
     if isinstance(item, StaticSpec):
         return vertex_arrays(trimesh.creation.box(extents=item.dims), CREASE_DEG)
     if item.shape in LEVELS:

@@ -92,8 +92,13 @@ class PyrenderReference:
     def close(self) -> None:
         """Free pyrender's GL objects and its context, leaving other contexts alive."""
         r = self._renderer
+        if r._platform is None:
+            return
         r._platform.make_current()
         r._renderer.delete()
         release(r._platform)
         r._renderer = r._platform = None
+
+    def __del__(self):  # pyrender's own clean-up would eglTerminate every context of the process
+        self.close()
 

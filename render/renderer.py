@@ -1,14 +1,17 @@
 """The renderer: one EGL context, many clips, a few dozen GL calls per clip.
 
 Plain per-frame rendering (pyrender's way) pays Python uniform uploads per object
-per frame and a framebuffer read per frame. Here a clip's per-frame state (camera,
-object poses, flow warps) goes up as one texture; each mesh is drawn once for a
-whole batch of frames (instance = frame, tile = frame in a strip framebuffer), and
-each output is read back once per batch. Passes per batch:
+per frame and a framebuffer read per frame. Here a batch's per-frame state (camera,
+object poses) goes up as one uniform buffer; each mesh is drawn once for the whole
+batch (instance = frame, tile = frame in a strip framebuffer), and each output is
+read back once per batch. Passes per batch:
 
 1. shadow: depth of every shadow caster seen from the sun, one atlas tile per frame;
 2. scene: colour (id in alpha) and depth, multisampled;
 3. resolve: mean colour; the id covering most samples, its depth and forward flow.
+
+Meshes, programs and framebuffers persist across clips; only what the clip changes
+is uploaded.
 """
 from __future__ import annotations
 
@@ -17,20 +20,21 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from OpenGL import GL
 
 from render import gl, meshes, shaders, transforms
-from render.egl import Context
+from render.egl import Context, import_gl
 from render.frames import MODALITIES, Frames
 from render.quality import Quality, resolve_quality
 from scenes import camera
 from scenes.types import SceneSpec, Trajectory
 from scenes.vocabulary import COLOURS, MATERIALS
 
+GL = import_gl()
+
 FLOOR_HALF = 200.0  # metres: the floor reaches far past where fog hides it
 FOG = (3.0, 12.0)  # the floor fades into the background between these multiples of the camera distance
 MESH_CACHE = 512  # GPU meshes kept (rocks bring a mesh per seed)
-MAX_BATCH_SAMPLES = 1 << 24  # multisample texels per batch: bounds GPU memory (~128 MB)
+MAX_BATCH_SAMPLES = 1 << 21  # multisample texels per batch: ~16 MB of colour + depth; larger batches are no faster
 SHADOW_TILE = (64, 2048)  # shadow-map tile size bounds, texels
 
 
@@ -67,32 +71,40 @@ class _Mesh:
         GL.glDeleteBuffers(2, self.buffers)
 
 
-class _Targets:
-    """Framebuffers for one batch shape; remade only when the clip's shape changes."""
-
-    def __init__(self, width: int, height: int, tiles: int, quality: Quality, shadow_tile: int, flow: bool):
-        s, n = quality.supersample, quality.samples
-        self.colour = gl.texture(GL.GL_RGBA8, width * s, height * s * tiles, n)
-        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT32F, width * s, height * s * tiles, n)
-        formats = (GL.GL_RGBA8, GL.GL_R32F, GL.GL_R8, GL.GL_RG32F)[: 4 if flow else 3]  # colour, depth, id, flow
-        outputs = [gl.texture(f, width, height * tiles) for f in formats]
-        self.textures = [self.colour, self.depth, *outputs]
-        self.framebuffers = [gl.framebuffer([self.colour], self.depth, n), gl.framebuffer(outputs, None)]
-        self.scene, self.resolve = self.framebuffers
-        self.shadow_map = self.shadow = None
-        if shadow_tile:
-            # a rectangle texture: looked up in texels, so a tile's lookups do not depend on the strip's length
-            rect = GL.GL_TEXTURE_RECTANGLE
-            self.shadow_map = gl.texture(GL.GL_DEPTH_COMPONENT24, shadow_tile, shadow_tile * tiles, linear=True, target=rect)
-            GL.glTexParameteri(rect, GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE)
-            GL.glTexParameteri(rect, GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)
-            self.shadow = gl.framebuffer([], self.shadow_map, target=rect)
-            self.textures.append(self.shadow_map)
-            self.framebuffers.append(self.shadow)
+class _Framebuffers:
+    textures: list[int]
+    framebuffers: list[int]
 
     def delete(self) -> None:
         GL.glDeleteFramebuffers(len(self.framebuffers), self.framebuffers)
         GL.glDeleteTextures(self.textures)
+
+
+class _Targets(_Framebuffers):
+    """Scene and resolve framebuffers for `capacity` tiles of one image size."""
+
+    def __init__(self, width: int, height: int, capacity: int, quality: Quality, flow: bool):
+        s, n = quality.supersample, quality.samples
+        self.colour = gl.texture(GL.GL_RGBA8, width * s, height * s * capacity, n)
+        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT32F, width * s, height * s * capacity, n)
+        formats = (GL.GL_RGBA8, GL.GL_R32F, GL.GL_R8, GL.GL_RG32F)[: 4 if flow else 3]  # colour, depth, id, flow
+        outputs = [gl.texture(f, width, height * capacity) for f in formats]
+        self.textures = [self.colour, self.depth, *outputs]
+        self.framebuffers = [gl.framebuffer([self.colour], self.depth, n), gl.framebuffer(outputs, None)]
+        self.scene, self.resolve = self.framebuffers
+
+
+class _ShadowAtlas(_Framebuffers):
+    """One shadow-map tile per frame, stacked like the frames. A rectangle texture: looked
+    up in texels, so a tile's lookups do not depend on how many tiles there are."""
+
+    def __init__(self, tile: int, capacity: int):
+        rect = GL.GL_TEXTURE_RECTANGLE
+        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT24, tile, tile * capacity, linear=True, target=rect)
+        GL.glTexParameteri(rect, GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE)
+        GL.glTexParameteri(rect, GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)
+        self.textures = [self.depth]
+        self.framebuffers = [gl.framebuffer([], self.depth, target=rect)]
 
 
 @dataclass
@@ -117,7 +129,7 @@ class _Clip:
     light_width: float
     footprint: tuple[float, float, float, float]  # floor box where shadows can fall
     shadow_tile: int
-    tiles: int  # frames per batch: fixed by image size, quality and scene, never by clip length
+    tiles: int  # frames per batch: set by image size, quality and object count, never by clip length
     flow: bool
 
 
@@ -131,10 +143,12 @@ class Renderer:
     def __init__(self, quality: str | Quality = "default"):
         self.quality = resolve_quality(quality)
         self._context = Context()
+        self.device = f"{self._context.renderer_name}; OpenGL {self._context.version}"  # pixels may differ across devices
+        if self.quality.samples > self._context.max_samples:
+            raise ValueError(f"quality asks for {self.quality.samples}x MSAA; {self.device} allows {self._context.max_samples}x")
         self._programs: dict[tuple, gl.Program] = {}
         self._meshes: OrderedDict[tuple, _Mesh] = OrderedDict()
-        self._targets: _Targets | None = None
-        self._targets_key: tuple | None = None
+        self._targets: dict[str, tuple[tuple, _Framebuffers]] = {}  # "frames" / "shadows" -> (key, them)
         self._flow_table: int | None = None
         self._frame_rows = min(4096, self._context.max_uniform_block // 16)
         self._frame_buffer = gl.uniform_buffer(16 * self._frame_rows, gl.UNIFORM_BLOCKS.index("FrameTable"))
@@ -165,7 +179,7 @@ class Renderer:
                 self._shadow_pass(clip, first, n)
             self._scene_pass(clip, first, n)
             self._resolve_pass(clip, first, n)
-            framebuffer = self._targets.resolve
+            framebuffer = self._target("frames").resolve
             for attachment, out, fmt, kind in ((0, rgb, GL.GL_RGB, GL.GL_UNSIGNED_BYTE), (1, depth, GL.GL_RED, GL.GL_FLOAT),
                                                (2, ids, GL.GL_RED, GL.GL_UNSIGNED_BYTE), (3, flow, GL.GL_RG, GL.GL_FLOAT)):
                 if out is not None:
@@ -181,8 +195,8 @@ class Renderer:
             m.delete()
         for p in self._programs.values():
             p.delete()
-        if self._targets is not None:
-            self._targets.delete()
+        for _, targets in self._targets.values():
+            targets.delete()
         if self._flow_table is not None:
             GL.glDeleteTextures([self._flow_table])
         GL.glDeleteBuffers(1, [self._frame_buffer])
@@ -217,14 +231,18 @@ class Renderer:
         casters = _casters(spec, trajectory)
         if q.shadows and spec.light.shadows and len(casters[0]):
             light, light_width = transforms.light_matrix(sun, *casters)
-        shadow_tile = int(np.clip(math.ceil(q.shadow_texels * max(W, H)), *SHADOW_TILE)) if light is not None else 0
+        # Batches: as many frames as the GL limits, a memory budget and the uniform block allow
+        # (targets sized for the first two, reused across clips; batch length never follows T).
+        shadow_tile = int(np.clip(math.ceil(q.shadow_texels * max(W, H)), *SHADOW_TILE))
         limit = self._context.max_size  # tiles stack along y, up to the largest texture / viewport
-        tiles = min(limit // (H * ss), limit // shadow_tile if shadow_tile else limit, self._frame_rows // table.shape[1],
-                    MAX_BATCH_SAMPLES // (W * H * ss * ss * q.samples))
+        capacity = min(limit // (H * ss), limit // shadow_tile, MAX_BATCH_SAMPLES // (W * H * ss * ss * q.samples))
+        tiles = min(capacity, self._frame_rows // table.shape[1])
         if tiles < 1:
             raise ValueError(f"a {W}x{H} clip with {len(spec.objects)} objects and {len(spec.statics)} statics does not fit "
                              f"one batch (GL limits: {limit} px, {self._frame_rows} uniform rows)")
-        self._ensure_targets((W, H, tiles, q, shadow_tile, flow))
+        self._ensure_target("frames", (W, H, capacity, q, flow), _Targets)
+        if light is not None:
+            self._ensure_target("shadows", (shadow_tile, capacity), _ShadowAtlas)
 
         radii = _radii_px(spec, trajectory, K, poses) * ss
         draws = [_Draw(self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1)
@@ -293,7 +311,7 @@ class Renderer:
     def _resolve_program(self, flow: bool) -> gl.Program:
         return self._program("resolve", SAMPLES=self.quality.samples, SCALE=self.quality.supersample, FLOW=flow)
 
-    def _mesh(self, item, level: int = 0) -> _Mesh:
+    def _mesh(self, item, level: int | None = None) -> _Mesh:
         key = meshes.mesh_key(item, level)
         mesh = self._meshes.get(key)
         if mesh is None:
@@ -308,17 +326,19 @@ class Renderer:
             GL.glDeleteTextures([self._flow_table])
         self._flow_table = gl.float_texture(table)
 
-    def _ensure_targets(self, key: tuple) -> None:
-        if key != self._targets_key:
-            if self._targets is not None:
-                self._targets.delete()
-            self._targets = _Targets(*key)
-            self._targets_key = key
+    def _ensure_target(self, name: str, key: tuple, kind: type) -> None:
+        if name not in self._targets or self._targets[name][0] != key:
+            if name in self._targets:
+                self._targets[name][1].delete()
+            self._targets[name] = key, kind(*key)
+
+    def _target(self, name: str):
+        return self._targets[name][1]
 
     # -- per batch ----------------------------------------------------------------
 
     def _shadow_pass(self, clip: _Clip, first: int, n: int) -> None:
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.shadow)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._target("shadows").framebuffers[0])
         GL.glViewport(0, 0, clip.shadow_tile, clip.shadow_tile * clip.tiles)
         gl.clear(clip.shadow_tile, clip.shadow_tile * n, depth=1.0)
         _state(depth=GL.GL_LESS, cull=GL.GL_FRONT, front=GL.GL_CCW)  # back faces: no acne on lit faces
@@ -332,14 +352,14 @@ class Renderer:
 
     def _scene_pass(self, clip: _Clip, first: int, n: int) -> None:
         ss = self.quality.supersample
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.scene)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._target("frames").scene)
         GL.glViewport(0, 0, clip.spec.width * ss, clip.spec.height * ss * clip.tiles)
         gl.clear(clip.spec.width * ss, clip.spec.height * ss * n, depth=0.0,  # reversed z: 0 is infinitely far
                  colour=(*(c / 255.0 for c in clip.spec.floor.background), 0.0))
         _state(depth=GL.GL_GREATER, cull=GL.GL_BACK, front=GL.GL_CW)  # image rows are flipped: winding too
         shadows = clip.light is not None
         if shadows:
-            _bind(1, GL.GL_TEXTURE_RECTANGLE, self._targets.shadow_map)
+            _bind(1, GL.GL_TEXTURE_RECTANGLE, self._target("shadows").depth)
         p = self._program("scene", FLOOR=False, SHADOWS=shadows)
         for d in clip.draws:
             m = MATERIALS[d.material]
@@ -358,12 +378,13 @@ class Renderer:
         self._floor.draw(n, 6 if shadows else 0)
 
     def _resolve_pass(self, clip: _Clip, first: int, n: int) -> None:
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._targets.resolve)
+        targets = self._target("frames")
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, targets.resolve)
         GL.glViewport(0, 0, clip.spec.width, clip.spec.height * n)
         _state(depth=None, cull=None, front=GL.GL_CCW)
         target = GL.GL_TEXTURE_2D_MULTISAMPLE if self.quality.samples > 1 else GL.GL_TEXTURE_2D
-        _bind(2, target, self._targets.colour)
-        _bind(3, target, self._targets.depth)
+        _bind(2, target, targets.colour)
+        _bind(3, target, targets.depth)
         if clip.flow:
             _bind(4, GL.GL_TEXTURE_2D, self._flow_table)
         self._resolve_program(clip.flow).set("u_first", first)
@@ -433,8 +454,8 @@ def _check(spec: SceneSpec, trajectory: Trajectory) -> None:
                          f"({spec.fps} fps x {spec.duration_s} s)")
     if N > 254:
         raise ValueError(f"{N} objects: instance ids are uint8, so at most 254 objects per scene")
-    bad = [x for o in spec.objects + spec.statics for x in (o.colour, o.material) if x not in COLOURS and x not in MATERIALS]
-    if bad:
-        raise ValueError(f"unknown colours/materials {bad}; see scenes.vocabulary")
+    for item in spec.objects + spec.statics:
+        if item.colour not in COLOURS or item.material not in MATERIALS:
+            raise ValueError(f"{item.name}: colour {item.colour!r} / material {item.material!r} not in scenes.vocabulary")
     if spec.width < 1 or spec.height < 1:
         raise ValueError(f"bad image size {spec.width}x{spec.height}")

@@ -14,7 +14,7 @@ layout(std140) uniform FrameTable {  // this batch's rows of frame_table, tile a
     vec4 u_rows[FRAME_ROWS];         // VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
 };
 uniform int u_stride;        // rows per frame
-uniform int u_tiles;         // tiles in the strip
+uniform int u_tiles;         // frames per batch: the strip's height in tiles
 uniform int u_slot;          // which model matrix
 #ifdef FLOOR
 uniform vec4 u_floor_x;      // grid lines of the floor mesh (vertex i, j sits at u_floor_x[i], u_floor_y[j])
@@ -98,9 +98,12 @@ float visibility(vec3 world, vec3 n) {
 #ifdef SHADOWS
     vec3 p = (u_light * vec4(world + n * u_normal_offset, 1.0)).xyz;
     p.xy = p.xy * 0.5 + 0.5;  // z is already 0..1 (clip control)
-    // Outside the casters' box nothing can shade it: skip the lookup (most of the floor).
+    // Outside the casters' box nothing can shade it.
     if (all(greaterThan(p.xy, vec2(0.0))) && all(lessThan(p.xy, vec2(1.0))))
-        lit = texture(u_shadow_map, vec3(vec2(p.x, float(v_tile) + p.y) * u_shadow_tile, min(p.z, 1.0)));  // bilinear PCF
+    {   // bilinear PCF, its 2x2 texels kept inside this frame's tile
+        vec2 texel = clamp(p.xy * u_shadow_tile, 0.5, u_shadow_tile - 0.5) + vec2(0.0, float(v_tile) * u_shadow_tile);
+        lit = texture(u_shadow_map, vec3(texel, min(p.z, 1.0)));
+    }
 #endif
     return lit;
 }
@@ -142,8 +145,8 @@ void main() {
     vec2 w = fwidth(p) + 1e-4;  // box-filtered checker: fades to the mean instead of aliasing
     vec2 i = 2.0 * (abs(fract((p - 0.5 * w) * 0.5) - 0.5) - abs(fract((p + 0.5 * w) * 0.5) - 0.5)) / w;
     vec3 albedo = mix(u_check_a, u_check_b, 0.5 - 0.5 * i.x * i.y);
-    // Rough, flat and dielectric: its specular is ~2% of its diffuse, so the floor is
-    // lit diffusely: sun (through the shadow map) plus ambient, no per-pixel BRDF.
+    // Rough, flat and dielectric (vocabulary.FLOOR_MATERIAL): its specular is ~2% of its
+    // diffuse, so the floor is lit diffusely: sun (through the shadow map) plus ambient.
     vec3 c = tonemap(albedo * (u_floor_light.x * visibility(v_world, vec3(0.0, 0.0, 1.0)) + u_floor_light.y));
     c = mix(c, u_sky, smoothstep(u_fog.x, u_fog.y, length(v_world - v_eye)));
 #else

@@ -64,10 +64,10 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
         out += [f"- short caption length ({lang}, {unit}): {_hist_line(lengths)}",
                 f"- vocabulary ({lang}, short and dense captions): {len(vocab)} distinct {unit}; most frequent: "
                 + ", ".join(f"{w} ({n})" for w, n in top)]
-    seconds, n = totals.get("seconds", {}), max(totals["samples"], 1)
+    seconds, clips = totals.get("seconds", {}), max(totals["samples"], 1)
     out += ["", "## Generation", "",
-            "Seconds per clip by stage (summed over workers): "
-            + ", ".join(f"{stage} {s / n:.3f}" for stage, s in seconds.items()) + ".",
+            "Seconds of one worker per clip, by stage: "
+            + ", ".join(f"{stage} {s / clips:.3f}" for stage, s in seconds.items()) + ".",
             "Scenes rejected and resampled: "
-            + (", ".join(f"{r} {k}" for r, k in totals.get("rejections", {}).items()) or "none") + ".", ""]
+            + (", ".join(f"{reason} {n}" for reason, n in totals.get("rejections", {}).items()) or "none") + ".", ""]
     return "\n".join(out)

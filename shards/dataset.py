@@ -35,7 +35,7 @@ class ClipDataset(torch.utils.data.IterableDataset):
     """Clips from webdataset shards, split across distributed ranks and DataLoader workers.
 
     - `urls`: a dataset directory, a shard URL, or a list of them (any fsspec URL).
-    - `shuffle`: sample shuffle-buffer size; 0 keeps shard order and sample order. When
+    - `shuffle`: sample shuffle-buffer size (True means 1000); 0 keeps shard and sample order. When
       > 0 the shard order is shuffled too, the same way on every rank (so the split by
       rank stays a partition), and again each `set_epoch`.
     - `resample`: draw shards with replacement forever, each rank and worker its own
@@ -52,7 +52,8 @@ class ClipDataset(torch.utils.data.IterableDataset):
                  decode: bool = True, arrays: Sequence[str] = ()):
         super().__init__()
         self.urls = _urls(urls)
-        self.shuffle, self.seed, self.resample = int(shuffle), int(seed), resample
+        self.shuffle = 1000 if shuffle is True else int(shuffle)
+        self.seed, self.resample = int(seed), resample
         self.decode, self.arrays = decode, tuple(arrays)
         self.epoch = 0
 

@@ -44,6 +44,11 @@ def write_atomic(url: str, data: bytes) -> None:
     fs.mv(tmp, path)
 
 
+def is_local(url: str) -> bool:
+    """True for paths on this machine's filesystem (plain paths and file:// URLs)."""
+    return "local" in filesystem(url)[0].protocol
+
+
 def exists(url: str) -> bool:
     fs, path = filesystem(url)
     return fs.exists(path)

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from typing import Iterable, Mapping
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")  # numbers (times, counts) are not vocabulary
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 

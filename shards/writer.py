@@ -95,6 +95,8 @@ class ShardWriter:
         self._tar.close()
         self._file.close()
         self.fs.mv(self.tmp, self.path)
+        extra = dict(extra or {})
+        seconds = {**extra.pop("seconds", {}), "encode": self.encode_s, "write": self.write_s}
         stats = {
             "shard": self.shard,
             "tar": tar_name(self.shard),
@@ -103,10 +105,9 @@ class ShardWriter:
             "last_key": self.keys[-1] if self.keys else None,
             "bytes": self._hash.bytes,
             "sha256": self._hash.sha.hexdigest(),
-            **(extra or {}),
+            **extra,
+            "seconds": seconds,
         }
-        stats.setdefault("seconds", {})
-        stats["seconds"] = {**stats["seconds"], "encode": self.encode_s, "write": self.write_s}
         storage.write_atomic(storage.join(self.out, stats_name(self.shard)), json_bytes(stats))
         self._tar = None
         return stats

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from shards.schema import KEY_DIGITS
 from shards.video import CODECS, PRESETS, VideoCodec
 
 MODALITIES = ("rgb", "depth", "ids", "flow")
@@ -229,7 +230,7 @@ def from_dict(raw: dict) -> DatasetConfig:
     video = c.mapping("video", raw.get("video"), ("codec", "crf", "preset"))
     render = c.mapping("render", raw.get("render"), ("quality",))
 
-    num_samples = c.int("num_samples", raw.get("num_samples"), 1)
+    num_samples = c.int("num_samples", raw.get("num_samples"), 1, 10**KEY_DIGITS)  # keys stay fixed-width
     per_shard = c.int("samples_per_shard", raw.get("samples_per_shard"), 1, default=1000)
     families = _families(c, raw.get("families"), _allowed_families())
     resolutions = _resolutions(c, clip.get("resolution", "64x64"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -23,6 +24,13 @@ import yaml
 
 STAGES = ("generate", "train", "sample", "evaluate", "report")
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
+DEFAULTS = {  # the judge's and the report's sections, with every key they take
+    "probe": {"epochs": 30, "width": 32, "batch_size": 16},
+    "sample": {"steps": 30, "guidance": 4.0, "prompts": 16},  # prompts: held-out captions generated for
+    "evaluate": {"context_frames": 4, "continuations": 8, "implausible": 4},  # clips continued (and re-rendered
+    # as two takes); clips made implausible on purpose, per kind
+    "report": {"gallery": 12, "pairs": 8},  # dataset clips shown; generated/real pairs shown
+}
 
 
 class LoopError(ValueError):
@@ -40,10 +48,10 @@ class LoopConfig:
     dataset: dict
     splits: dict  # split -> number of clips
     train: dict
-    probe: dict  # epochs, width, batch_size
-    sample: dict  # steps, guidance, prompts (held-out captions to generate for)
-    evaluate: dict  # context_frames, continuations (clips continued and re-rendered as two takes), implausible
-    report: dict  # gallery (dataset clips shown), pairs (generated/real shown)
+    probe: dict  # DEFAULTS lists the keys of these four
+    sample: dict
+    evaluate: dict
+    report: dict
     workers: int | None = None  # Ray workers for generate (None: one per core)
 
     @staticmethod
@@ -80,15 +88,16 @@ class LoopConfig:
             isinstance(n, int) and n >= 2 for n in splits.values()
         ):
             raise LoopError(f"{where}: splits must give clips (>= 2) for each of {list(SPLITS)}, got {splits!r}")
-        cfg = LoopConfig(
-            name=str(raw.get("name", "simreel loop")), seed=int(raw.get("seed", 0)), dataset=dict(raw["dataset"]),
-            splits=dict(splits), train=dict(raw["train"]),
-            probe={"epochs": 30, "width": 32, "batch_size": 16, **(raw.get("probe") or {})},
-            sample={"steps": 30, "guidance": 4.0, "prompts": 16, **(raw.get("sample") or {})},
-            evaluate={"context_frames": 4, "continuations": 8, "implausible": 4, **(raw.get("evaluate") or {})},
-            report={"gallery": 12, "pairs": 8, **(raw.get("report") or {})},
-            workers=raw.get("workers"),
-        )
+        sections = {}
+        for name, defaults in DEFAULTS.items():
+            given = raw.get(name) or {}
+            unknown = sorted(set(given) - set(defaults)) if isinstance(given, dict) else [given]
+            if unknown:
+                raise LoopError(f"{where}: {name}: unknown key(s) {unknown}; known: {sorted(defaults)}")
+            sections[name] = {**defaults, **given}
+        cfg = LoopConfig(name=str(raw.get("name", "simreel loop")), seed=int(raw.get("seed", 0)),
+                         dataset=dict(raw["dataset"]), splits=dict(splits), train=dict(raw["train"]),
+                         workers=raw.get("workers"), **sections)
         cfg.check(where)
         return cfg
 
@@ -98,10 +107,14 @@ class LoopConfig:
         from trainer.config import ConfigError as TrainConfigError
 
         try:
-            self.dataset_config("train", "unused")
+            d = self.dataset_config("train", "unused")
             t = self.train_config("unused", "unused")
         except (DataConfigError, TrainConfigError) as e:
             raise LoopError(f"{where}: {e}") from None
+        shortest = min(d.fps) * d.duration_s.bounds()[0]
+        if shortest < t.frames:
+            raise LoopError(f"{where}: the shortest clip has {shortest:g} frames but train.frames={t.frames}: "
+                            "make dataset clips longer or the model's clips shorter")
         if self.sample["prompts"] > self.splits["eval"] or self.evaluate["continuations"] > self.splits["eval"]:
             raise LoopError(f"{where}: sample.prompts and evaluate.continuations must not exceed splits.eval")
         if self.sample["prompts"] < 2:
@@ -112,10 +125,12 @@ class LoopConfig:
                             f"below train.frames={t.frames}")
 
     def dataset_config(self, split: str, out: str):
-        from simreel.config import from_dict
+        from simreel.config import MODALITIES, from_dict
 
         raw = {**self.dataset, "name": f"{self.name} ({split})", "num_samples": self.splits[split],
                "seed": self.seed * 1000 + SPLITS.index(split), "out": out}
+        if split == "probe":  # instance ids calibrate the tracker's colours
+            raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
         return from_dict(raw)
 
     def train_config(self, data: str, out: str):
@@ -165,7 +180,8 @@ class Stamps:
         root = self.out / stage
         outputs = {str(p.relative_to(root)): p.stat().st_size for p in sorted(root.rglob("*"))
                    if p.is_file() and p.name != "stage.json" and "/ray/" not in f"/{p.relative_to(root)}"}
-        stamp = {"stage": stage, "inputs": inputs, "outputs": outputs, "seconds": round(seconds, 2)}
+        stamp = {"stage": stage, "inputs": inputs, "outputs": outputs, "seconds": round(seconds, 2),
+                 "finished": time.time()}  # a redone stage invalidates those after it, even with equal outputs
         tmp = self.path(stage).with_suffix(".tmp")
         tmp.write_text(json.dumps(stamp, indent=1, sort_keys=True))
         tmp.replace(self.path(stage))
@@ -201,7 +217,7 @@ def run(cfg: LoopConfig, out: str | Path, *, until: str | None = None, redo: tup
             stamps.write(stage, inputs, time.perf_counter() - start)
             say(f"{stage}: done in {stamps.read(stage)['seconds']:.0f} s")
         done[stage] = stamps.read(stage)
-        upstream = _hash([inputs, done[stage]["outputs"]])
+        upstream = _hash(done[stage])
         if stage == until:
             say(f"stopped after {stage} (--until); run again without it to go on")
             break
@@ -213,11 +229,24 @@ def run(cfg: LoopConfig, out: str | Path, *, until: str | None = None, redo: tup
 
 def stage_generate(cfg: LoopConfig, out: Path, here: Path, address: str | None) -> None:
     """The three datasets, then the re-rendered variants of held-out scenes (OUT/generate/variants.npz)."""
-    from simreel import job
-    from simreel import variants
+    import ray
 
-    for split in SPLITS:
-        job.generate(cfg.dataset_config(split, str(here / split)), workers=cfg.workers, address=address)
+    from simreel import job, variants
+
+    # One Ray for the three datasets. Without an address, a fresh local one: plain ray.init()
+    # would join any cluster another process on this machine happens to have started.
+    address = address or os.environ.get("RAY_ADDRESS")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address or "local", include_dashboard=False)
+    try:
+        for split in SPLITS:
+            say(f"generate: {split} split, {cfg.splits[split]} clips")
+            job.generate(cfg.dataset_config(split, str(here / split)), workers=cfg.workers)
+    finally:
+        if started:
+            ray.shutdown()
+    say("generate: re-rendering held-out scenes (two takes, implausible variants)")
     variants.write(cfg.dataset_config("eval", str(here / "eval")), here / "variants.npz", window=window(cfg),
                    takes=cfg.evaluate["continuations"], implausible=cfg.evaluate["implausible"])
 
@@ -233,7 +262,7 @@ def stage_train(cfg: LoopConfig, out: Path, here: Path) -> None:
     from trainer.train import train, train_with_ray
 
     t = cfg.train_config(str(out / "generate" / "train"), str(here))
-    (train_with_ray(t) if t.workers > 1 else train(t, progress=sys.stderr.isatty()))
+    train_with_ray(t) if t.workers > 1 else train(t)
 
 
 def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
@@ -244,12 +273,14 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
     from trainer.evaluate import load_clips
 
     model, tcfg, _ = checkpoint.load_for_sampling(out / "train" / checkpoint.CHECKPOINT)
+    if torch.cuda.is_available():
+        model = model.cuda()
     clips = load_clips(str(out / "generate" / "eval"), window(cfg))
     prompts = clips[: cfg.sample["prompts"]]
     continued = continuation_clips(cfg, clips)
     k = cfg.evaluate["context_frames"]
     to_model = lambda v: torch.from_numpy(np.stack(v)).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0  # noqa: E731
-    to_uint8 = lambda x: ((x.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).byte().numpy()  # noqa: E731
+    to_uint8 = lambda x: ((x.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).byte().cpu().numpy()  # noqa: E731
     s = cfg.sample
     generated, continuations = [], []
     for i in range(0, len(prompts), 8):
@@ -279,21 +310,26 @@ def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
     from scenes.vocabulary import COLOURS
     from trainer import probe as probes
     from trainer.evaluate import evaluate, load_clips
+    from trainer.track import Palette
 
     w = window(cfg)
     say("evaluate: reading clips")
-    train_clips = load_clips(str(out / "generate" / "probe"), w)
+    palette = Palette.from_srgb(COLOURS)
+    train_clips = load_clips(str(out / "generate" / "probe"), w, palette)
     clips = load_clips(str(out / "generate" / "eval"), w)
+    labelled = [c for c in train_clips if c.labels is not None]
+    palette = palette.calibrate([c.video for c in labelled], [c.labels for c in labelled])
+    (here / "palette.json").write_text(json.dumps(palette.to_dict(), indent=1))
     p = cfg.probe
     say(f"evaluate: training the probe on {len(train_clips)} clips")
-    probe = probes.train_probe(np.stack([c.video for c in train_clips]), [c.truth for c in train_clips],
+    probe = probes.train_probe(np.stack([c.video for c in train_clips]), [c.truth for c in train_clips], palette,
                                epochs=p["epochs"], batch_size=p["batch_size"], width=p["width"], seed=cfg.seed,
                                log=say)
     probes.save(probe, here / "probe.pt")
     samples = dict(np.load(out / "sample" / "samples.npz"))
     variants = dict(np.load(out / "generate" / "variants.npz"))
     say("evaluate: judging")
-    metrics = evaluate(probe, train_clips, clips, samples, variants, COLOURS,
+    metrics = evaluate(probe, train_clips, clips, samples, variants, palette,
                        context_frames=cfg.evaluate["context_frames"], seed=cfg.seed)
     (here / "metrics.json").write_text(json.dumps(_plain(metrics), indent=1, sort_keys=True))
 

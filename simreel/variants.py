@@ -59,20 +59,19 @@ def object_removed(renderer, spec, trajectory, start: int) -> np.ndarray | None:
 
 def write(dataset, path: Path, *, window, takes: int, implausible: int) -> None:
     """Variants of the first clips of `dataset` (a finished DatasetConfig), windowed like the
-    judged clips, into one .npz: takes_keys, take_a, take_b; gravity_reversed(_background);
-    object_removed(_background)."""
+    judged clips, into one .npz: takes_keys, take_a, take_b; gravity_reversed and object_removed
+    (with *_colours: each clip's colour names, comma-joined)."""
     import render
     import scenes
     from shards import ClipDataset, VideoCodec, decode_video, encode_video
-    from trainer.track import scene_background
 
     metas = [s["meta"] for s in ClipDataset(dataset.out, decode=False)]
     codec = VideoCodec(dataset.video_codec, dataset.video_crf, dataset.video_preset)
     through_codec = lambda rgb, fps: window.apply(decode_video(encode_video(rgb, fps, codec)))  # noqa: E731
     still = sorted(metas, key=lambda m: m["scene"]["camera"]["motion"] != "static")  # stable: still cameras first
     out: dict[str, list] = {k: [] for k in ("takes_keys", "take_a", "take_b", "gravity_reversed",
-                                            "gravity_reversed_background", "object_removed",
-                                            "object_removed_background")}
+                                            "gravity_reversed_colours", "object_removed",
+                                            "object_removed_colours")}
     with render.Renderer(dataset.render_quality) as renderer:
         for meta in still[:takes]:
             spec = scenes.SceneSpec.from_dict(meta["scene"])
@@ -88,12 +87,12 @@ def write(dataset, path: Path, *, window, takes: int, implausible: int) -> None:
             if len(out["gravity_reversed"]) >= implausible and len(out["object_removed"]) >= implausible:
                 break
             spec = scenes.SceneSpec.from_dict(meta["scene"])
-            background = scene_background(meta)
+            colours = ",".join(sorted({o.colour for o in spec.objects}))
             if len(out["gravity_reversed"]) < implausible:
                 try:
                     up = gravity_reversed(spec)
                     out["gravity_reversed"].append(through_codec(renderer.render(up, scenes.simulate(up)).rgb, spec.fps))
-                    out["gravity_reversed_background"].append(background)
+                    out["gravity_reversed_colours"].append(colours)
                 except scenes.InvalidScene:
                     pass
             if len(out["object_removed"]) < implausible:
@@ -101,5 +100,5 @@ def write(dataset, path: Path, *, window, takes: int, implausible: int) -> None:
                 rgb = object_removed(renderer, spec, scenes.simulate(spec), int(start))
                 if rgb is not None:
                     out["object_removed"].append(through_codec(rgb, spec.fps))
-                    out["object_removed_background"].append(background)
+                    out["object_removed_colours"].append(colours)
     np.savez(path, **{k: np.array(v) for k, v in out.items()})

@@ -134,3 +134,22 @@ def test_the_checker_rejects_falsified_claims(family):
                 tried += 1
                 kinds.add(claim.predicate)
     assert tried > 60 and len(kinds) >= 12, (tried, sorted(kinds))
+
+
+def test_floor_and_sky_words_agree_with_the_checker_across_the_sampler():
+    """The generator names colours in CIELAB; the checker judges them in HSV. Over the
+    floors and skies scenes actually samples, every word used must pass, and most get one."""
+    from captioning.check import colour_name_fits
+    from captioning.colours import muted_name, sky_name
+    from scenes.sampling import sample_floor
+
+    named = 0
+    for seed in range(3000):
+        floor = sample_floor(np.random.default_rng(seed))
+        for rgb, name in ((floor.colour_a, muted_name(floor.colour_a)), (floor.colour_b, muted_name(floor.colour_b)),
+                          (floor.background, sky_name(floor.background))):
+            if name is not None:
+                assert colour_name_fits(name, rgb), (name, rgb)
+                named += 1
+    assert named > 3000 * 3 * 0.4
+    assert not colour_name_fits("pale blue", (90, 90, 90)) and not colour_name_fits("gray", (40, 90, 200))

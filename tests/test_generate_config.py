@@ -1,12 +1,14 @@
 """Dataset configs and the plan: validated whole up front; the plan is the config alone."""
 from __future__ import annotations
 
+import io
+import time
 from pathlib import Path
 
 import pytest
 
 from simreel.config import ConfigError, from_dict, load_config
-from simreel.job import plan, sample_plan
+from simreel.job import ProgressDisplay, plan, sample_plan
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -91,3 +93,22 @@ def test_plan_is_the_config_alone():
     assert sample_plan(reseeded, 3).seed != a[3].seed
     # the mixes are used
     assert {p.clip.duration_s for p in a} == {0.5, 1.0} and {p.clip.width for p in a} == {32, 48}
+
+
+def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one():
+    log = io.StringIO()
+    display = ProgressDisplay(100, stream=log, tty=False, every=0)
+    display.update(0, 0)
+    display.update(10, 10)  # the first clips: rate is measured from here, not from start-up
+    time.sleep(0.2)
+    display.update(30, 30)
+    display.close(100, 100)
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("[simreel generate] 0/100 clips (0%), 0.00 clips/s") and lines[0].endswith("ETA ?")
+    assert float(lines[2].split(", ")[1].split()[0]) > 0 and not lines[2].endswith("ETA ?")
+    assert lines[-1].startswith("[simreel generate] 100/100 clips (100%)")
+    bar = io.StringIO()
+    display = ProgressDisplay(100, stream=bar, tty=True)
+    display.update(40, 40)
+    display.close(100, 100)
+    assert "100/100" in bar.getvalue() and "clip" in bar.getvalue()

@@ -4,6 +4,7 @@ own matrices."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 import numpy as np
 import pytest
@@ -208,6 +209,14 @@ def test_same_bytes_twice_and_across_renderers(renderer, standard_64):
         assert getattr(first, name).tobytes() == getattr(again, name).tobytes() == getattr(third, name).tobytes(), name
 
 
+def test_a_dropped_renderer_leaves_the_others_working(renderer):
+    spec, trajectory = standard_scene(64, 2)
+    before = renderer.render(spec, trajectory)
+    render.Renderer().render(spec, trajectory)  # never closed: garbage-collected right here
+    gc.collect()
+    assert renderer.render(spec, trajectory).rgb.tobytes() == before.rgb.tobytes()
+
+
 def test_frames_do_not_depend_on_clip_length_or_batching(renderer, monkeypatch):
     # Batches have a fixed size per image size and scene, so frame t renders the same
     # whatever the clip's length; with a forced batch of 4 frames, 10 frames span 3 batches.
@@ -228,7 +237,7 @@ def test_frames_do_not_depend_on_clip_length_or_batching(renderer, monkeypatch):
     assert (np.abs(unbatched.rgb.astype(int) - full.rgb) > 2).mean() < 1e-3
     assert (unbatched.ids == full.ids).mean() > 0.999
     same = unbatched.ids == full.ids
-    np.testing.assert_allclose(unbatched.depth[same], full.depth[same], rtol=1e-5)
+    np.testing.assert_allclose(unbatched.depth[same], full.depth[same], rtol=2e-4)
 
 
 def test_one_renderer_many_shapes(renderer):
@@ -251,13 +260,18 @@ def test_shadows_darken_the_floor_where_the_sun_is_blocked(renderer):
     shadowed = renderer.render(spec, trajectory, ("rgb", "ids"))
     az, el = np.radians(spec.light.azimuth_deg), np.radians(spec.light.elevation_deg)
     sun = np.array([np.cos(el) * np.sin(az), -np.cos(el) * np.cos(az), np.sin(el)])
-    centre = trajectory.positions[0, 1]  # the cube: its centre's shadow falls inside its shadow
-    behind = centre - sun * centre[2] / sun[2]
-    (u, v), _ = camera.project(behind, lit.poses[0], lit.K)
-    u, v = int(u), int(v)
-    assert lit.ids[0, v, u] == 0  # floor seen there
     luminance = lambda f: f.rgb[0].astype(float).mean(-1)  # noqa: E731
-    assert luminance(shadowed)[v, u] < 0.75 * luminance(lit)[v, u]
+    seen = 0
+    for k, obj in enumerate(spec.objects[:3]):  # sphere, cube, cylinder: a point high inside each
+        inside = trajectory.positions[0, k] + (0.0, 0.0, 0.4 * obj.dims[2])
+        on_floor = inside - sun * inside[2] / sun[2]  # the sun's ray through it meets the floor here
+        (u, v), _ = camera.project(on_floor, lit.poses[0], lit.K)
+        u, v = int(u), int(v)
+        if lit.ids[0, v, u] != 0 or shadowed.ids[0, v, u] != 0:
+            continue  # hidden behind the object from this camera
+        assert luminance(shadowed)[v, u] < 0.75 * luminance(lit)[v, u], obj.shape
+        seen += 1
+    assert seen >= 1
     far = (lit.ids[0] == 0) & (np.abs(luminance(shadowed) - luminance(lit)) > 2)
     assert far.mean() < 0.15  # shadows stay local; the rest of the floor is unchanged
 

@@ -141,7 +141,8 @@ def test_heldout_loss_is_deterministic():
     a = flow.heldout_loss(model, clips, CAPTIONS, seed=1, batch_size=2)
     b = flow.heldout_loss(model, clips, CAPTIONS, seed=1, batch_size=3)
     assert list(a) == list(flow.HELDOUT_TIMES)
-    assert all(abs(a[t] - b[t]) < 1e-6 for t in a)
+    assert all(abs(a[t] - b[t]) <= 1e-5 * a[t] for t in a)  # batching changes only float rounding
+    assert flow.heldout_loss(model, clips, CAPTIONS, seed=1, batch_size=2) == a
 
 
 def test_tokenizer_unknown_words_and_languages():
@@ -154,15 +155,33 @@ def test_tokenizer_unknown_words_and_languages():
     assert Tokenizer(tok.vocab).encode(["a red cube"], 8)[0].tolist() == tok.encode(["a red cube"], 8)[0].tolist()
 
 
-def test_frozen_encoder_errors_are_clear(tmp_path):
+def test_frozen_encoder_from_a_local_directory(tmp_path):
+    """Without sentence-transformers: a clear error. With it: a tiny model written to disk here
+    (nothing downloaded) encodes captions, stays frozen and out of the checkpoint."""
     try:
-        import sentence_transformers  # noqa: F401
+        from sentence_transformers import SentenceTransformer, models
+        from transformers import BertConfig, BertModel, BertTokenizerFast
     except ImportError:
         with pytest.raises(RuntimeError, match="sentence-transformers package"):
             FrozenEncoder(tmp_path)
-    else:
-        with pytest.raises(FileNotFoundError, match="not a local sentence-transformers model directory"):
-            FrozenEncoder(tmp_path)
+        return
+    with pytest.raises(FileNotFoundError, match="not a local sentence-transformers model directory"):
+        FrozenEncoder(tmp_path)
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    (bert / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "red", "cube"]))
+    BertTokenizerFast(vocab_file=str(bert / "vocab.txt")).save_pretrained(bert)
+    BertModel(BertConfig(vocab_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64)).save_pretrained(bert)
+    body = models.Transformer(str(bert))
+    SentenceTransformer(modules=[body, models.Pooling(32)]).save(str(tmp_path / "st"))
+    encoder = FrozenEncoder(tmp_path / "st", length=16)
+    tokens, mask, pooled = encoder(["a red cube", "", "a zebra"])
+    assert tokens.shape == (3, 5, 32) and mask.sum(1).tolist() == [5, 2, 4] and pooled.shape == (3, 32)
+    model = TextToVideo(encoder, build_dit("tiny", width=32, heads=2, context_dim=encoder.width))
+    model(videos(), torch.rand(2), ["a red cube", ""]).square().mean().backward()
+    assert not any(k.startswith("text.") for k in model.state_dict())
+    assert all(p.grad is not None for p in model.dit.parameters())
 
 
 def test_flop_count_matches_torch_counter():

@@ -49,7 +49,7 @@ class TrainConfig:
     # objective
     caption_dropout: float = 0.1
     cond_prob: float = 0.25  # chance a clip gets a clean prefix of frames to continue
-    t_mean: float = 0.0  # logit-normal time sampling
+    t_mean: float = 1.0  # logit-normal time sampling, shifted towards noise: see trainer/flow.py
     t_std: float = 1.0
     # optimisation
     batch_size: int = 8  # per worker

@@ -84,11 +84,11 @@ class TrainClips(torch.utils.data.IterableDataset):
 
 
 def batches(clips: TrainClips, batch_size: int, loader_workers: int):
-    """Endless batches (videos [B, 3, F, H, W], captions, keys, position of the last clip); with
-    one loader worker the decoding runs in its own process, in the same order."""
+    """Endless batches (videos [B, 3, F, H, W], captions, keys, positions); with one loader
+    worker the decoding runs in its own process, in the same order."""
     def collate(items):
         videos, captions, keys, positions = zip(*items)
-        return torch.stack(videos), list(captions), list(keys), positions[-1]
+        return torch.stack(videos), list(captions), list(keys), list(positions)
 
     loader = torch.utils.data.DataLoader(clips, batch_size=batch_size, collate_fn=collate,
                                          num_workers=loader_workers, prefetch_factor=4 if loader_workers else None)

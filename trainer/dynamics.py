@@ -56,8 +56,9 @@ def baseline_positions(context: Tracks, horizon: int) -> dict[str, np.ndarray]:
     return {"copy_last": np.repeat(last[None], horizon, 0), "linear": last[None] + steps * velocity[None]}
 
 
-def position_errors(pred: np.ndarray, real: Tracks, context: Tracks, colours: list[int]) -> dict[str, np.ndarray]:
-    """Per-future-frame mean position and velocity error over `colours` (frame widths).
+def position_errors(pred: np.ndarray, real: Tracks, context: Tracks, colours: list[int]) -> dict:
+    """Per-future-frame mean position and velocity error over `colours` (frame widths), and
+    the fraction of the objects the truth shows that the prediction still shows ("kept").
 
     `pred` is [horizon, C, 2]; it may hold NaN where a video lost an object: it is then
     held at its last known place (from the context if need be). Frames where the truth
@@ -69,7 +70,9 @@ def position_errors(pred: np.ndarray, real: Tracks, context: Tracks, colours: li
     pos_err = np.linalg.norm(full[1:] - truth[1:], axis=-1)[:, colours]  # [h, n]
     vel_err = np.linalg.norm(np.diff(full, axis=0) - np.diff(truth, axis=0), axis=-1)[:, colours]
     mean = lambda e: np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in e])  # noqa: E731
-    return {"position": mean(pos_err), "velocity": mean(vel_err)}
+    shown = np.isfinite(real.centroid[:horizon, colours, 0])
+    kept = np.isfinite(pred[:, colours, 0])[shown]
+    return {"position": mean(pos_err), "velocity": mean(vel_err), "kept": float(kept.mean()) if kept.size else np.nan}
 
 
 def linear_video(context: np.ndarray, tracks: Tracks, horizon: int) -> np.ndarray:

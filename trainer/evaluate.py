@@ -26,9 +26,9 @@ from shards.reader import iter_samples
 from shards.sample import decode_sample
 from trainer import dynamics as dyn
 from trainer import plausibility
-from trainer.probe import ATTRIBUTES, Probe, agreement, prior_reading, read
-from trainer.track import scene_background, track
-from trainer.truth import Truth, clip_truth, stated
+from trainer.probe import ATTRIBUTES, Probe, agreement, faithful, prior_reading, read
+from trainer.track import Palette, colour_labels, track
+from trainer.truth import Truth, claimed, clip_truth
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,14 @@ class Window:
     def apply(self, video: np.ndarray) -> np.ndarray:
         return resize(np.asarray(video)[self.indices(len(video))], self.height, self.width)
 
+    def apply_labels(self, labels: np.ndarray, classes: int) -> np.ndarray:
+        """Integer label maps [T, H, W] -> windowed, each pixel the label covering most of it."""
+        x = torch.from_numpy(np.asarray(labels)[self.indices(len(labels))]).long()
+        if x.shape[1:] == (self.height, self.width):
+            return x.numpy()
+        onehot = F.one_hot(x, classes).permute(0, 3, 1, 2).float()
+        return F.interpolate(onehot, size=(self.height, self.width), mode="area").argmax(1).numpy()
+
 
 def resize(video: np.ndarray, height: int, width: int) -> np.ndarray:
     """uint8 [T, H, W, 3] -> [T, height, width, 3], area-averaged (antialiased) when shrinking."""
@@ -68,24 +76,28 @@ class Clip:
     video: np.ndarray  # uint8 [frames, height, width, 3]
     truth: Truth
     caption: str  # the prompt: the short caption
-    stated: frozenset[str]  # attributes the prompt speaks about
-    background: tuple[tuple[int, int, int], ...]  # floor and sky colours, for the tracker
+    claims: dict  # what the prompt states (`truth.claimed`)
     meta: dict
+    labels: np.ndarray | None = None  # [frames, height, width] colour labels (0 scenery, c + 1) if ids were stored
 
 
-def clip_of(key: str, video: np.ndarray, meta: dict, positions: np.ndarray, caption: str, window: Window) -> Clip:
-    idx = window.indices(len(video))
-    return Clip(key, window.apply(video), clip_truth(meta, positions, idx), caption, stated(meta),
-                scene_background(meta), meta)
-
-
-def load_clips(dataset_dir: str, window: Window, limit: int | None = None) -> list[Clip]:
-    """The first `limit` clips of a dataset (shard order), windowed."""
+def load_clips(dataset_dir: str, window: Window, palette: Palette | None = None, limit: int | None = None) -> list[Clip]:
+    """The first `limit` clips of a dataset (shard order), windowed. With a palette, clips
+    whose instance ids were stored also get colour labels (for `Palette.calibrate`)."""
     clips = []
     for url in list_shards(dataset_dir):
         for members in iter_samples(url):
-            s = decode_sample(members, arrays=("traj",))
-            clips.append(clip_of(members["__key__"], s["video"], s["meta"], s["traj"]["positions"], s["txt"], window))
+            with_ids = palette is not None and "ids.npz" in members
+            s = decode_sample(members, arrays=("traj", "ids") if with_ids else ("traj",))
+            meta, video = s["meta"], s["video"]
+            labels = None
+            if with_ids:
+                colours = [o["colour"] for o in meta["scene"]["objects"]]
+                labels = window.apply_labels(colour_labels(s["ids"]["ids"], colours, palette.names),
+                                             len(palette.names) + 1)
+            truth = clip_truth(meta, s["traj"]["positions"], window.indices(len(video)))
+            clips.append(Clip(members["__key__"], window.apply(video), truth, s["txt"], claimed(meta, truth), meta,
+                              labels))
             if limit is not None and len(clips) >= limit:
                 return clips
     return clips
@@ -117,25 +129,24 @@ def probe_accuracy(probe: Probe, clips: list[Clip], train_truths: list[Truth]) -
 
 
 def faithfulness(probe: Probe, clips: list[Clip], generated: np.ndarray, seed: int = 0) -> dict:
-    """{attribute: {generated, ceiling, floor, n}}: generated[i] was made for clips[i].caption."""
+    """{attribute: {generated, ceiling, floor, n}}: generated[i] was made for clips[i].caption;
+    n counts the prompts that state the attribute."""
     real_read, _ = read(probe, np.stack([c.video for c in clips]))
     gen_read, _ = read(probe, generated)
     perm = derangement(len(clips), seed)
-    out = {}
-    for a in ATTRIBUTES:
-        rows = [i for i, c in enumerate(clips) if a in c.stated]
-        score = lambda readings, order: _mean([agreement(readings[order[i]], clips[i].truth)[a] for i in rows])  # noqa: E731
-        ident = np.arange(len(clips))
-        out[a] = {"generated": score(gen_read, ident), "ceiling": score(real_read, ident),
-                  "floor": score(gen_read, perm), "n": len(rows)}
-    return out
+    scored = {name: [faithful(readings[j], c.claims) for j, c in zip(order, clips)]
+              for name, readings, order in (("generated", gen_read, range(len(clips))),
+                                            ("ceiling", real_read, range(len(clips))), ("floor", gen_read, perm))}
+    return {a: {**{name: _mean([s[a] for s in rows if a in s]) for name, rows in scored.items()},
+                "n": sum(a in c.claims for c in clips)} for a in ATTRIBUTES}
 
 
-def plausibility_of(videos, backgrounds, palette: dict) -> dict[str, float]:
-    return plausibility.summarise([plausibility.clip_stats(track(v, palette, bg)) for v, bg in zip(videos, backgrounds)])
+def plausibility_of(videos, colours, palette: Palette) -> dict[str, float]:
+    """Pooled statistics; colours[i]: the colours clip i should hold (its objects or its prompt's)."""
+    return plausibility.summarise([plausibility.clip_stats(track(v, palette, c)) for v, c in zip(videos, colours)])
 
 
-def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: dict,
+def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: Palette,
              takes: list[tuple[np.ndarray, np.ndarray]] = ()) -> tuple[dict, dict]:
     """Continuations [N, frames, H, W, 3] of each clip's first k frames.
 
@@ -144,14 +155,15 @@ def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: dict
     curves {position|velocity: {method: [per future frame]}}).
     """
     curves = {m: {"model": [], "copy_last": [], "linear": []} for m in ("position", "velocity")}
+    kept = {"model": [], "copy_last": [], "linear": []}
     ious = {m: {"model": [], "copy_last": [], "linear": []} for m in ("spatial_iou", "spatiotemporal_iou")}
     for clip, cont in zip(clips, continuations):
-        real, bg = clip.video, clip.background
-        ctx = track(real[:k], palette, bg)
-        truth_tracks = track(real[k:], palette, bg)
+        real, expected = clip.video, clip.truth.colours
+        ctx = track(real[:k], palette, expected)
+        truth_tracks = track(real[k:], palette, expected)
         horizon = len(real) - k
-        colours = [ctx.index(c) for c in sorted(clip.truth.colours) if c in palette and ctx.present[:, ctx.index(c)].any()]
-        preds = {"model": track(cont[k:], palette, bg).centroid, **dyn.baseline_positions(ctx, horizon)}
+        colours = [ctx.index(c) for c in sorted(expected) if c in ctx.colours and ctx.present[:, ctx.index(c)].any()]
+        preds = {"model": track(cont[k:], palette, expected).centroid, **dyn.baseline_positions(ctx, horizon)}
         videos = {"model": cont[k:], "copy_last": np.repeat(real[k - 1 : k], horizon, 0),
                   "linear": dyn.linear_video(real[:k], ctx, horizon)}
         for method in preds:
@@ -159,6 +171,7 @@ def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: dict
                 err = dyn.position_errors(preds[method], truth_tracks, ctx, colours)
                 for m in curves:
                     curves[m][method].append(err[m])
+                kept[method].append(err["kept"])
             seen = dyn.mask_ious(np.concatenate([real[k - 1 : k], videos[method]]), real[k - 1 :])
             for m in ious:
                 ious[m][method].append(seen[m])
@@ -166,6 +179,7 @@ def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: dict
     for m, by in curves.items():
         metrics[f"{m}_error"] = {meth: _mean([float(np.nanmean(c)) for c in v if np.isfinite(c).any()])
                                  for meth, v in by.items()}
+    metrics["objects_kept"] = {meth: _mean(v) for meth, v in kept.items()}
     mean_curves = {m: {meth: np.nanmean(np.stack(v), 0).tolist() if v else [] for meth, v in by.items()}
                    for m, by in curves.items()}
     for m, by in ious.items():
@@ -191,14 +205,14 @@ def probe_frechet(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def evaluate(probe: Probe, probe_clips: list[Clip], clips: list[Clip], samples: dict, variants: dict,
-             palette: dict, *, context_frames: int, seed: int = 0) -> dict:
+             palette: Palette, *, context_frames: int, seed: int = 0) -> dict:
     """Every figure of the report.
 
     `probe_clips`: the real clips the probe trained on; `clips`: held-out real clips.
     `samples`: generated [N, ...] for clips keyed prompt_keys, continuations [M, ...] of
     clips keyed continued_keys (their first `context_frames` frames given).
     `variants` (all optional): take_a/take_b for takes_keys; gravity_reversed and
-    object_removed videos with their *_background floor colours.
+    object_removed videos with their *_colours (comma-joined colour names).
     """
     by_key = {c.key: c for c in clips}
     prompted = [by_key[str(k)] for k in samples["prompt_keys"]]
@@ -206,12 +220,12 @@ def evaluate(probe: Probe, probe_clips: list[Clip], clips: list[Clip], samples: 
     metrics = {"probe": probe_accuracy(probe, clips, [c.truth for c in probe_clips]),
                "faithfulness": faithfulness(probe, prompted, generated, seed)}
 
-    columns = {"generated": plausibility_of(generated, [c.background for c in prompted], palette),
-               "real": plausibility_of([c.video for c in clips], [c.background for c in clips], palette)}
+    columns = {"generated": plausibility_of(generated, [c.truth.colours for c in prompted], palette),
+               "real": plausibility_of([c.video for c in clips], [c.truth.colours for c in clips], palette)}
     for name in ("gravity_reversed", "object_removed"):
         if len(variants.get(name, ())):
-            bgs = [tuple(map(tuple, b)) for b in variants[f"{name}_background"]]
-            columns[name] = plausibility_of(variants[name], bgs, palette)
+            colours = [str(c).split(",") for c in variants[f"{name}_colours"]]
+            columns[name] = plausibility_of(variants[name], colours, palette)
     metrics["plausibility"] = {s: {col: v[s] for col, v in columns.items()} for s in plausibility.STATS}
 
     continued = [by_key[str(k)] for k in samples["continued_keys"]]

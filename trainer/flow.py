@@ -9,7 +9,10 @@ The network predicts the clean clip x0 and the velocity is derived from it,
 v = (x_t - x0_hat) / t, with the loss taken on v (as in JiT, Li & He 2025). In pixel
 space a patch holds more numbers than a small model is wide (2x4x4x3 = 96 here): asked
 for v directly, the network must copy the noise through that bottleneck and it learned
-only the background in our trials; asked for x0 it learns the scene.
+only the background in our trials; asked for x0 it learns the scene. Times are drawn
+logit-normal with a mean shifted towards noise (t_mean = 1 by default): near t = 0 the
+clip is visible and the caption is useless, so with a centred draw the caption was not
+learned in 200 steps on 8 clips, with the shift it was in every trial.
 All randomness comes from an explicit CPU torch.Generator, so CPU and GPU runs draw alike.
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ T_MIN = 0.05  # v = (x_t - x0_hat) / t divides by at least this: the loss weight
 
 
 def logit_normal(n: int, gen: torch.Generator, mean: float = 0.0, std: float = 1.0) -> torch.Tensor:
-    """Diffusion times in (0, 1), denser in the middle where the velocity is hardest to guess."""
+    """Diffusion times in (0, 1): sigmoid of a normal draw, so the ends (trivial) are rare."""
     return torch.sigmoid(mean + std * torch.randn(n, generator=gen))
 
 
@@ -38,7 +41,7 @@ def velocity(x0_hat: torch.Tensor, x: torch.Tensor, t: torch.Tensor, pt: int, t_
 
 
 def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Generator, *,
-                  caption_dropout: float = 0.1, cond_prob: float = 0.25, t_mean: float = 0.0, t_std: float = 1.0):
+                  caption_dropout: float = 0.1, cond_prob: float = 0.25, t_mean: float = 1.0, t_std: float = 1.0):
     """Flow-matching loss for a batch of clips x0 [B, C, T, H, W] in [-1, 1].
 
     Captions are blanked with probability `caption_dropout` (the unconditional branch of
@@ -104,7 +107,7 @@ def guided_velocity(model, x: torch.Tensor, t: torch.Tensor, context, guidance: 
 
 @torch.no_grad()
 def sample(model, captions: list[str], frames: int, height: int, width: int, *, steps: int = 50,
-           guidance: float = 4.0, seed: int = 0, first: torch.Tensor | None = None) -> torch.Tensor:
+           guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None) -> torch.Tensor:
     """Generate clips [B, C, frames, height, width] in [-1, 1] with `steps` Euler steps.
 
     `first` [B, C, k, height, width] (k a multiple of the temporal patch, k < frames) are

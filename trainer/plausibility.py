@@ -4,8 +4,8 @@ The same numbers are computed for real factory clips and for generated ones, so 
 is read against the real value, not against an absolute threshold:
 
 - `vanish_per_clip` / `appear_per_clip`: a colour disappears (appears) for good while
-  it was clear of the frame's border and nothing that was already in view covered
-  (uncovered) the spot. Objects do not blink out of existence.
+  it was, and was heading, clear of the frame's border and nothing that was already in
+  view covered (uncovered) the spot. Objects do not blink out of existence.
 - `down_accel_fraction`: of the frames where a tracked object moves vertically and its
   vertical speed changes, the fraction where it speeds up downward (image y grows).
   Unsupported objects fall; a clip with gravity reversed scores near zero.
@@ -53,8 +53,9 @@ def _vanishings(tracks: Tracks, reverse: bool = False) -> list[tuple[int, int]]:
         for i in range(PERSIST, len(order) - PERSIST + 1):
             if not (present[i - PERSIST : i, c].all() and not present[i : i + PERSIST, c].any()):
                 continue
-            seen, gone = order[i - 1], order[i]
-            if tracks.area[seen, c] < MIN_AREA or _touches_border(tracks.bbox[seen, c]):
+            before, seen, gone = order[i - 2], order[i - 1], order[i]
+            step = tracks.centroid[seen, c] - tracks.centroid[before, c]  # where it was heading
+            if tracks.area[seen, c] < MIN_AREA or _touches_border(tracks.bbox[seen, c] + np.tile(step, 2)):
                 continue
             if not _covered(tracks, c, seen, gone):
                 found.append((c, int(gone)))
@@ -114,7 +115,7 @@ def summarise(per_clip: list[dict]) -> dict[str, float]:
     return {
         "vanish_per_clip": sum(s["vanish"] for s in per_clip) / n,
         "appear_per_clip": sum(s["appear"] for s in per_clip) / n,
-        "down_accel_fraction": sum(s["down"] for s in per_clip) / counted if counted else float("nan"),
+        "down_accel_fraction": float(sum(s["down"] for s in per_clip) / counted) if counted else float("nan"),
         "colour_drift": float(np.median(drifts)) if drifts else float("nan"),
         "size_jitter": float(np.median(jitters)) if jitters else float("nan"),
     }

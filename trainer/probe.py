@@ -3,11 +3,13 @@ ground truth (`trainer.truth.Truth`) back from its pixels.
 
 No downloaded network may judge, so this one learns from clips whose truth is known.
 Its accuracy on factory clips it never saw is the ceiling any generated video can reach
-on the same questions; its pooled features are the space the probe Fréchet distance is
-measured in. Input is the clip plus its frame differences, so motion is one layer away.
+on the same questions; its features are the space the probe Fréchet distance is
+measured in. The conv trunk sees the clip plus its frame differences, so motion is one
+layer away; colours and their motion also come from the calibrated colour tracker.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.track import Palette, track
 from trainer.truth import MOTIONS, Truth
 
 ATTRIBUTES = ("colours", "shapes", "count", "collision", "camera", "motion")
@@ -39,12 +42,35 @@ class Vocab:
         )
 
 
-class Probe(nn.Module):
-    """3D conv trunk -> pooled features -> one head per attribute (motion: one per colour)."""
+def colour_features(video: np.ndarray, palette: Palette) -> np.ndarray:
+    """[C, 6] per palette colour, from the calibrated tracker: how often and how large it is
+    seen, and how its centroid moves (first to last sighting, and its highest point).
+    Pixels cannot say more plainly whether a colour is there and where it goes."""
+    t = track(video, palette)
+    out = np.zeros((len(palette.names), 6), np.float32)
+    for c in range(len(palette.names)):
+        seen = np.flatnonzero(t.present[:, c])
+        if len(seen):
+            x, y = t.centroid[seen, c, 0], t.centroid[seen, c, 1]
+            out[c] = (len(seen) / len(video), 20 * t.area[:, c].max(), 20 * t.area[:, c].mean(),
+                      5 * (x[-1] - x[0]), 5 * (y[-1] - y[0]), 5 * (y[-1] - y.min()))
+    return out
 
-    def __init__(self, vocab: Vocab, width: int = 32):
+
+class Probe(nn.Module):
+    """Reads a clip's truth: a 3D conv trunk's pooled features for shapes, count, collision
+    and camera; for each colour, its tracker features (`colour_features`, calibrated on
+    factory clips) with the trunk's, through heads shared by all colours, for presence and
+    main motion. Sharing across colours lets a few hundred clips teach every colour."""
+
+    def __init__(self, vocab: Vocab, palette: Palette, width: int = 32):
         super().__init__()
-        self.vocab = vocab
+        missing = set(vocab.colours) - set(palette.names)
+        if missing:
+            raise ValueError(f"colours {sorted(missing)} are not in the palette {palette.names}")
+        self.vocab, self.palette, self.width = vocab, palette, width
+        self.register_buffer("colour_index", torch.tensor([palette.names.index(c) for c in vocab.colours]),
+                             persistent=False)
         w = width
         self.trunk = nn.Sequential(
             nn.Conv3d(6, w, 3, stride=(1, 2, 2), padding=1), nn.GroupNorm(4, w), nn.SiLU(),
@@ -52,27 +78,34 @@ class Probe(nn.Module):
             nn.Conv3d(2 * w, 4 * w, 3, stride=2, padding=1), nn.GroupNorm(8, 4 * w), nn.SiLU(),
         )
         self.dim = 8 * w  # mean and max pooled
-        v = vocab
+        v, C = vocab, len(vocab.colours)
         self.heads = nn.ModuleDict({
-            "colours": nn.Linear(self.dim, len(v.colours)),
             "shapes": nn.Linear(self.dim, len(v.shapes)),
             "count": nn.Linear(self.dim, len(v.counts)),
             "collision": nn.Linear(self.dim, 1),
             "camera": nn.Linear(self.dim, len(v.cameras)),
-            "motion": nn.Linear(self.dim, len(v.colours) * len(MOTIONS)),
         })
+        self.colour_bias = nn.Parameter(torch.zeros(C))
+        self.per_colour = nn.Sequential(nn.Linear(6 + 16, 32), nn.SiLU(), nn.Linear(32, 1 + len(MOTIONS)))
+        self.context = nn.Linear(self.dim, 16)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """x: uint8 clips [B, T, H, W, 3] -> features [B, dim]."""
+        """uint8 clips [B, T, H, W, 3] -> pooled trunk features [B, dim]."""
         x = x.float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
         diff = torch.cat([torch.zeros_like(x[:, :, :1]), x.diff(dim=2)], dim=2)
         h = self.trunk(torch.cat([x, diff], dim=1))
         return torch.cat([h.mean(dim=(2, 3, 4)), h.amax(dim=(2, 3, 4))], dim=1)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, colour_feats: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x [B, T, H, W, 3] uint8; colour_feats [B, palette colours, 6] from `colour_features`."""
         f = self.features(x)
         out = {k: head(f) for k, head in self.heads.items()}
-        out["motion"] = out["motion"].reshape(len(x), len(self.vocab.colours), len(MOTIONS))
+        cf = colour_feats[:, self.colour_index]  # [B, C, 6]
+        ctx = self.context(f)[:, None].expand(-1, cf.shape[1], -1)
+        per = self.per_colour(torch.cat([cf, ctx], dim=-1))  # [B, C, 1 + motions]
+        out["colours"] = per[..., 0] + self.colour_bias
+        out["motion"] = per[..., 1:]
+        out["features"] = torch.cat([f, colour_feats.flatten(1)], dim=1)  # the Fréchet distance's space
         return out
 
 
@@ -101,10 +134,12 @@ def targets(vocab: Vocab, truths: list[Truth]) -> dict[str, torch.Tensor]:
     }
 
 
-def loss(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+def loss(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor], balance: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Sum of the heads' losses; `balance` weighs the rare "present" labels of colours and
+    shapes as much as the common "absent" ones (else the probe learns to see nothing)."""
     return (
-        F.binary_cross_entropy_with_logits(out["colours"], y["colours"])
-        + F.binary_cross_entropy_with_logits(out["shapes"], y["shapes"])
+        F.binary_cross_entropy_with_logits(out["colours"], y["colours"], pos_weight=balance["colours"])
+        + F.binary_cross_entropy_with_logits(out["shapes"], y["shapes"], pos_weight=balance["shapes"])
         + F.cross_entropy(out["count"], y["count"], ignore_index=-100)
         + F.binary_cross_entropy_with_logits(out["collision"], y["collision"])
         + F.cross_entropy(out["camera"], y["camera"], ignore_index=-100)
@@ -113,14 +148,18 @@ def loss(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tens
 
 
 def train_probe(
-    videos: np.ndarray, truths: list[Truth], *, epochs: int = 30, batch_size: int = 16, lr: float = 2e-3,
-    width: int = 32, seed: int = 0, log=None,
+    videos: np.ndarray, truths: list[Truth], palette: Palette, *, epochs: int = 30, batch_size: int = 16,
+    lr: float = 2e-3, width: int = 32, seed: int = 0, log=None,
 ) -> Probe:
-    """Fit a probe on uint8 clips [N, T, H, W, 3] of one size and their truths."""
+    """Fit a probe on uint8 clips [N, T, H, W, 3] of one size and their truths (on a GPU if
+    there is one; the clips stay in host memory)."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # parameter init
-    probe = Probe(Vocab.of(truths), width)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    probe = Probe(Vocab.of(truths), palette, width).to(device)
     x, y = torch.from_numpy(np.ascontiguousarray(videos)), targets(probe.vocab, truths)
+    cf = torch.from_numpy(np.stack([colour_features(v, palette) for v in videos]))
+    balance = {k: ((1 - y[k].mean(0)) / y[k].mean(0).clamp(min=1e-3)).clamp(max=20) for k in ("colours", "shapes")}
     steps = epochs * max(len(x) // batch_size, 1)
     opt = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -131,9 +170,10 @@ def train_probe(
         for i in range(0, len(x) - batch_size + 1 if len(x) >= batch_size else 1, batch_size):
             idx = order[i : i + batch_size]
             xb = x[idx]
-            if torch.rand(1, generator=gen).item() < 0.5:  # time reversal is not a symmetry; brightness is
+            if torch.rand(1, generator=gen).item() < 0.5:  # lighting varies; labels do not depend on it
                 xb = (xb.float() * (0.85 + 0.3 * torch.rand(len(idx), 1, 1, 1, 1, generator=gen))).clamp(0, 255).byte()
-            batch_loss = loss(probe(xb), {k: v[idx] for k, v in y.items()})
+            batch_loss = loss(probe(xb.to(device), cf[idx].to(device)),
+                              {k: v[idx].to(device) for k, v in y.items()}, {k: v.to(device) for k, v in balance.items()})
             opt.zero_grad()
             batch_loss.backward()
             opt.step()
@@ -142,21 +182,22 @@ def train_probe(
             step += 1
         if log is not None:
             log(f"probe epoch {epoch + 1}/{epochs}: loss {batch_loss.item():.3f}")
-    return probe.eval()
+    return probe.cpu().eval()
 
 
 @torch.no_grad()
 def read(probe: Probe, videos: np.ndarray, batch_size: int = 32) -> tuple[list[Truth], np.ndarray]:
-    """What the probe reads in each clip, and its features [N, dim] (for the Fréchet distance)."""
+    """What the probe reads in each clip, and its features (trunk and colour features, for the
+    Fréchet distance)."""
     v = probe.vocab
     readings, feats = [], []
     for i in range(0, len(videos), batch_size):
-        xb = torch.from_numpy(np.ascontiguousarray(videos[i : i + batch_size]))
-        f = probe.features(xb)
-        out = {k: head(f) for k, head in probe.heads.items()}
-        motion = out["motion"].reshape(len(xb), len(v.colours), len(MOTIONS)).argmax(-1)
-        feats.append(f.numpy())
-        for j in range(len(xb)):
+        chunk = videos[i : i + batch_size]
+        cf = torch.from_numpy(np.stack([colour_features(clip, probe.palette) for clip in chunk]))
+        out = probe(torch.from_numpy(np.ascontiguousarray(chunk)), cf)
+        motion = out["motion"].argmax(-1)
+        feats.append(out["features"].numpy())
+        for j in range(len(chunk)):
             colours = frozenset(c for c, p in zip(v.colours, out["colours"][j]) if p > 0)
             readings.append(Truth(
                 colours=colours,
@@ -166,7 +207,7 @@ def read(probe: Probe, videos: np.ndarray, batch_size: int = 32) -> tuple[list[T
                 camera=v.cameras[int(out["camera"][j].argmax())],
                 motions=tuple((c, MOTIONS[int(motion[j, k])]) for k, c in enumerate(v.colours)),
             ))
-    return readings, np.concatenate(feats) if feats else np.zeros((0, probe.dim))
+    return readings, np.concatenate(feats)
 
 
 def _f1(pred: frozenset, true: frozenset) -> float:
@@ -192,10 +233,25 @@ def agreement(reading: Truth, truth: Truth) -> dict[str, float]:
     }
 
 
+def faithful(reading: Truth, claims: dict) -> dict[str, float]:
+    """Per-attribute score of a reading against what a prompt states (`truth.claimed`), in
+    [0, 1]: the fraction of named colours (shapes) seen, exact count, collision and camera,
+    the fraction of named objects whose motion is read right. Unstated attributes are absent."""
+    scores = {}
+    if claims.get("colours"):
+        scores["colours"] = len(claims["colours"] & reading.colours) / len(claims["colours"])
+    if claims.get("shapes"):
+        scores["shapes"] = len(claims["shapes"] & reading.shapes) / len(claims["shapes"])
+    for a, got in (("count", reading.count), ("collision", reading.collision), ("camera", reading.camera)):
+        if a in claims:
+            scores[a] = float(got == claims[a])
+    if claims.get("motion"):
+        scores["motion"] = float(np.mean([reading.motion(c) == m for c, m in claims["motion"].items()]))
+    return scores
+
+
 def prior_reading(truths: list[Truth]) -> Truth:
     """The best constant guess from training truths: what chance means for each attribute."""
-    from collections import Counter
-
     colour_counts = Counter(c for t in truths for c in t.colours)
     shape_counts = Counter(s for t in truths for s in t.shapes)
     count = Counter(t.count for t in truths).most_common(1)[0][0]
@@ -211,13 +267,13 @@ def prior_reading(truths: list[Truth]) -> Truth:
 
 
 def save(probe: Probe, path) -> None:
-    torch.save({"vocab": probe.vocab.__dict__, "width": probe.heads["collision"].in_features // 8,
+    vocab = {k: list(v) for k, v in probe.vocab.__dict__.items()}
+    torch.save({"vocab": vocab, "palette": probe.palette.to_dict(), "width": probe.width,
                 "state": probe.state_dict()}, path)
 
 
 def load(path) -> Probe:
-    d = torch.load(path, map_location="cpu", weights_only=False)
-    v = {k: tuple(x) for k, x in d["vocab"].items()}
-    probe = Probe(Vocab(**v), d["width"])
+    d = torch.load(path, map_location="cpu", weights_only=True)
+    probe = Probe(Vocab(**{k: tuple(v) for k, v in d["vocab"].items()}), Palette.from_dict(d["palette"]), d["width"])
     probe.load_state_dict(d["state"])
     return probe.eval()

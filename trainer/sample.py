@@ -31,7 +31,7 @@ def check_prompts(prompts: list[str], tokenizer) -> list[str]:
     return warnings
 
 
-def generate(model, prompts: list[str], shape: ClipShape, *, steps: int = 30, guidance: float = 4.0,
+def generate(model, prompts: list[str], shape: ClipShape, *, steps: int = 30, guidance: float = 3.0,
              seed: int = 0, first: torch.Tensor | None = None, batch_size: int = 8) -> list[np.ndarray]:
     """Prompts -> uint8 videos [T, H, W, 3]. `first` [3, k, H, W] in [-1, 1] is continued by every prompt."""
     videos = []

@@ -92,7 +92,7 @@ class FrozenEncoder(nn.Module):
     """A sentence-transformers model read from a local directory and never trained.
 
     Nothing is downloaded: the directory must hold the model (as `SentenceTransformer.save`
-    writes it). Its token embeddings are the context; their mean is the pooled vector.
+    writes it). Its token embeddings are the context, its own pooling the sentence vector.
     """
 
     def __init__(self, path: str | Path, length: int = 48):
@@ -110,18 +110,16 @@ class FrozenEncoder(nn.Module):
         st = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         st.max_seq_length = length
         st.requires_grad_(False).eval()
-        self.width = st.get_sentence_embedding_dimension()
+        self.width = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
         self.__dict__["st"] = st  # not a submodule: its weights stay out of the checkpoint and the optimiser
 
     @torch.no_grad()
     def forward(self, captions: list[str], device=None):
         st = self.st.to(device)
         features = st.tokenize(captions)
-        features = {k: v.to(device) for k, v in features.items()}
-        out = st.forward(features)
-        x, mask = out["token_embeddings"], features["attention_mask"].bool()
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-        return x, mask, pooled
+        features = {k: v.to(device) if torch.is_tensor(v) else v for k, v in features.items()}
+        out = st.forward(features)  # the model's own pooling gives the sentence vector
+        return out["token_embeddings"], features["attention_mask"].bool(), out["sentence_embedding"]
 
     def flops_per_caption(self) -> float:
         return 0.0  # frozen: forward only, and not the model being trained

@@ -27,7 +27,7 @@ from trainer.text import Tokenizer
 
 TIME_BINS = 5  # the training loss is also logged per diffusion-time bin [0, .2), [.2, .4), ...
 METRICS, PLOT, WORKERS = "metrics.jsonl", "loss.png", "workers.json"
-MAX_KEYS_LISTED = 10_000  # workers.json lists the clips each worker read, up to this many
+MAX_KEYS_LISTED = 10_000  # workers.json lists the clips each worker read per epoch, up to this many
 
 
 def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
@@ -106,7 +106,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
 
     def evaluate():
         if rank == 0 and len(val_videos):
-            losses = flow.heldout_loss(ema, val_videos, val_captions, seed=cfg.seed)
+            losses = flow.heldout_loss(ema, val_videos, val_captions)  # fixed noise: runs compare
             log.write({"step": step, "heldout": sum(losses.values()) / len(losses),
                        "heldout_by_t": {f"{t:g}": round(v, 6) for t, v in losses.items()}})
 
@@ -115,13 +115,16 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
         _say(rank, f"{'resuming at step ' + str(step) if step else 'training'}: {_count(model):,} parameters, "
                    f"{len(urls)} shard(s), {world} worker(s), clips {cfg.frames}x{cfg.height}x{cfg.width}, "
                    f"{cfg.tokens_per_clip} tokens each, on {device}")
-    bar = _progress(step, cfg.steps, enabled=progress and rank == 0)
-    window, keys_read = Window(), set()
+    bar = Progress(step, cfg.steps, enabled=progress and rank == 0)
+    window, read, listed = Window(), {}, 0
     try:
         while step < cfg.steps:
-            videos, captions, keys, position = next(stream)
-            if len(keys_read) < MAX_KEYS_LISTED:
-                keys_read.update(keys)
+            videos, captions, keys, positions = next(stream)
+            position = positions[-1]
+            for key, (epoch, _) in zip(keys, positions):
+                if listed < MAX_KEYS_LISTED:
+                    read.setdefault(epoch, []).append(key)
+                    listed += 1
             model.train()
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 loss, t, per_clip = flow.training_loss(
@@ -155,7 +158,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
         bar.close()
     # ---- what each worker did: the clips it read and a checksum of its weights (equal under DDP)
     checksum = sum(p.double().sum().item() for p in model.parameters())
-    workers = _gather({"rank": rank, "keys_read": sorted(keys_read), "weights_checksum": checksum}, distributed)
+    workers = _gather({"rank": rank, "read": {e: sorted(keys) for e, keys in read.items()},
+                       "weights_checksum": checksum}, distributed)
     summary = {"step": step, "checkpoint": str(ckpt_path), "world": world,
                "loss": log.last_loss if log else None, "heldout": log.last_heldout if log else None}
     if rank == 0:
@@ -251,7 +255,7 @@ class Metrics:
         Path(path.with_name(path.name + ".tmp.png")).replace(path)
 
 
-class _progress:
+class Progress:
     """tqdm on a terminal; plain lines otherwise (logs, Ray workers)."""
 
     def __init__(self, start: int, total: int, enabled: bool):

@@ -17,7 +17,7 @@ MOVE_M = 0.1  # an object whose centre ends less than this far from where it beg
 
 @dataclass(frozen=True)
 class Truth:
-    colours: frozenset[str]
+    colours: frozenset[str]  # of the objects and the fixed scenery (a green ramp is green pixels)
     shapes: frozenset[str]
     count: int
     collision: bool  # two objects touch at some point of the clip
@@ -66,7 +66,7 @@ def clip_truth(meta: dict, positions: np.ndarray, frames: np.ndarray | None = No
         if o["colour"] not in by_colour or travel > by_colour[o["colour"]][0]:  # the colour's busiest object
             by_colour[o["colour"]] = (travel, main_motion(positions[:, i], right))
     return Truth(
-        colours=frozenset(o["colour"] for o in objects),
+        colours=frozenset(o["colour"] for o in objects) | {s["colour"] for s in meta["scene"].get("statics", ())},
         shapes=frozenset(o["shape"] for o in objects),
         count=len(objects),
         collision=collision,
@@ -75,23 +75,37 @@ def clip_truth(meta: dict, positions: np.ndarray, frames: np.ndarray | None = No
     )
 
 
-_STATED_BY = {
-    "colour": "colours", "shape": "shapes", "count": "count", "collides": "collision", "hits": "collision",
-    "camera_static": "camera", "camera_orbits": "camera", "camera_tracks": "camera", "camera_dollies": "camera",
-    "falls": "motion", "flies": "motion", "moves": "motion", "moves_dir": "motion", "slides": "motion",
-    "rests": "motion", "rolls": "motion",
-}
+_MOTION_CLAIMS = ("falls", "flies", "moves", "moves_dir", "slides", "rolls", "rests", "topples", "descends")
+_CAMERA_CLAIMS = {"camera_static": "static", "camera_orbits": "orbit", "camera_tracks": "pan", "camera_dollies": "dolly"}
 
 
-def stated(meta: dict) -> frozenset[str]:
-    """The attributes the clip's short caption (the prompt) speaks about, from its claims.
+def claimed(meta: dict, truth: Truth) -> dict:
+    """What the clip's prompt (its short caption) states, as checkable expectations.
 
-    A prompt that never mentions the camera cannot be faithful or unfaithful about it.
+    From the caption's own claims: {"colours": set, "shapes": set} of the objects it
+    names, "count" when it gives one, "collision" when it speaks of a hit, "camera" when
+    it describes the camera, "motion": {colour: main motion} of the objects it says move
+    or rest. An attribute the prompt never mentions is absent: a video can be neither
+    faithful nor unfaithful to it. Motion and collision come from `truth`, so they are
+    scored over the judged frames.
     """
     captions = meta["captions"]
-    claims = captions.get("claims")
-    if claims is None or "short_claims" not in captions:
-        return frozenset(_STATED_BY.values())
-    return frozenset(
-        _STATED_BY[c["predicate"]] for i in captions["short_claims"] if (c := claims[i])["predicate"] in _STATED_BY
-    )
+    objects = {o["name"]: o for o in meta["scene"]["objects"]}
+    statics = {s["name"]: s for s in meta["scene"].get("statics", ())}
+    out: dict = {}
+    for i in captions["short_claims"]:
+        c = captions["claims"][i]
+        p, subject = c["predicate"], objects.get(c["subject"])
+        if p == "colour" and (subject or c["subject"] in statics):
+            out.setdefault("colours", set()).add((subject or statics[c["subject"]])["colour"])
+        elif p == "shape" and subject:
+            out.setdefault("shapes", set()).add(subject["shape"])
+        elif p == "count" and set(c.get("params", {})) == {"n"}:
+            out["count"] = int(c["params"]["n"])
+        elif p in ("hits", "collides"):
+            out["collision"] = truth.collision
+        elif p in _CAMERA_CLAIMS:
+            out["camera"] = truth.camera
+        elif p in _MOTION_CLAIMS and subject and truth.motion(subject["colour"]):
+            out.setdefault("motion", {})[subject["colour"]] = truth.motion(subject["colour"])
+    return out

@@ -7,8 +7,10 @@ HELP = "Close the loop: generate data, train the model, sample it, judge it, wri
 
 
 def add_arguments(parser) -> None:
+    from simreel.commands.generate import _IntermixedParser
     from simreel.loop import STAGES
 
+    parser.__class__ = _IntermixedParser  # key=value overrides before or after the options
     parser.add_argument("config", help="loop config YAML (e.g. configs/demo.yaml)")
     parser.add_argument("--out", required=True, help="output directory; rerunning resumes at the first unfinished stage")
     parser.add_argument("--until", choices=STAGES, help="stop after this stage")

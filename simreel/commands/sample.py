@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
                         help="FILE.gif or FILE.mp4: one captioned grid (one prompt to .mp4: the plain video); "
                              "anything else: a directory with one mp4 per prompt")
     parser.add_argument("--steps", type=int, default=30, help="Euler steps (default 30)")
-    parser.add_argument("--guidance", type=float, default=4.0, help="classifier-free guidance scale; 1 = none (default 4)")
+    parser.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale; 1 = none (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--first-frames", metavar="CLIP", help="a video file whose first frames the samples continue")
     parser.add_argument("--given", type=int, help="how many of CLIP's frames to give (default: half the clip, "
