@@ -7,7 +7,9 @@ Chinese) through `simreel.job.generate` on a local 2-CPU Ray and prints:
 - clips/s with 1 worker (the baseline) and with 2, and the scaling efficiency
   (clips/s with 2 / (2 x clips/s with 1)); the rate is taken from the first shard's start
   to the last shard's end, so Ray start-up and the dataset card are not in it; runs
-  alternate 1, 2, 1, 2 and the best of each counts, as the machine is shared;
+  alternate 1, 2, 1, 2 and the best of each counts, as the machine is shared; and the
+  CPU seconds per clip of a worker alone vs beside another (what scaling costs in work,
+  whatever else the machine is running);
 - seconds per stage per clip in the 1-worker run (scene = sample + simulate, render,
   caption, encode, write);
 - a worker's memory: one worker makes `--memory-clips` clips in one shard; its RSS at
@@ -61,6 +63,7 @@ def throughput(config, workers: int, out: str) -> dict:
         "wall_s": wall,
         "seconds_per_stage": {k: seconds.get(k, 0.0) / clips for k in STAGES},
         "peak_rss_mb": max(s["worker"]["peak_rss_mb"] for s in stats),
+        "cpu_s_per_clip": sum(s["cpu_seconds"] for s in stats) / clips,
     }
 
 
@@ -135,6 +138,10 @@ def main() -> int:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(f"best of {args.repeats}: 1 worker {cps1:.2f} clips/s, 2 workers {cps2:.2f} clips/s")
     print(f"scaling efficiency (2 workers vs 2 x 1 worker): {efficiency:.2f}")
+    work_ratio = runs[1]["cpu_s_per_clip"] / runs[2]["cpu_s_per_clip"]
+    print(f"CPU seconds per clip in a worker: {runs[1]['cpu_s_per_clip']:.3f} alone, {runs[2]['cpu_s_per_clip']:.3f} "
+          f"beside a second worker ({work_ratio:.2f}: below 1 means running two makes each clip more work; "
+          f"wall-clock efficiency below this is CPU taken by other processes on the machine)")
     print("seconds per clip by stage (1-worker run): "
           + ", ".join(f"{k} {v:.4f}" for k, v in per_stage.items()) + f", total {sum(per_stage.values()):.4f}")
     print(f"worker memory: {at100:.0f} MB at clip 100, {at_end:.0f} MB at clip {args.memory_clips} "
@@ -146,6 +153,7 @@ def main() -> int:
     print(json.dumps({
         "clips_per_s": {"1": round(cps1, 3), "2": round(cps2, 3)},
         "scaling_efficiency": round(efficiency, 3),
+        "cpu_work_ratio": round(work_ratio, 3),
         "seconds_per_stage": {k: round(v, 5) for k, v in per_stage.items()},
         "peak_rss_mb": round(max(memory["peak_rss_mb"], runs[1]["peak_rss_mb"], runs[2]["peak_rss_mb"]), 1),
         "rss_mb_at_clip_100": round(at100, 1),

@@ -1,11 +1,13 @@
 """Training speed on this machine, side by side in one run.
 
-1. Dense fp32 matmul peak measured with torch (the best of square sizes): the ceiling.
+1. Dense fp32 matmul peak measured with torch (square 1024 and 2048): the ceiling.
 2. The `small` config's full training step (forward, backward, clipping, AdamW, EMA) on
    tensors: clips/s, tokens/s and model-FLOPs utilisation against that peak. FLOPs are
    counted as 6 x weights x tokens plus the attention products (`TextToVideo.flops_per_clip`).
    Beside it, the baseline the issue names: a plain nn.TransformerEncoder (6 layers, width
    192, 512 tokens, batch 8).
+   The three are timed in turn, round after round, best of each: on a shared machine the
+   load then falls on all of them alike, and the ratio (MFU) stays meaningful.
 3. The data loader (`trainer.data`: shard read, mp4 decode, crop, resize, caption) on real
    factory shards, against what the trainer consumes. Floors: MFU >= 30%, loader >= 3x need.
 
@@ -39,32 +41,17 @@ from trainer.text import Tokenizer  # noqa: E402
 from trainer.train import update_ema  # noqa: E402
 
 
-def matmul_peak(repeats: int = 5) -> float:
-    best = 0.0
-    for n in (1024, 1536, 2048):
+def matmul_steps() -> dict:
+    """One square fp32 matmul per size, and its FLOPs."""
+    steps = {}
+    for n in (1024, 2048):
         a, b = torch.randn(n, n), torch.randn(n, n)
-        a @ b
-        for _ in range(repeats):
-            start = time.perf_counter()
-            a @ b
-            best = max(best, 2 * n**3 / (time.perf_counter() - start))
-    return best
+        steps[f"matmul {n}"] = ((lambda a=a, b=b: a @ b), 2.0 * n**3)
+    return steps
 
 
-def timed_steps(step, steps: int, warmup: int = 2) -> float:
-    """Seconds per step: the median of `steps` timed calls after `warmup` untimed ones."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
-def trainer_step_time(cfg, steps: int) -> tuple[float, float, int]:
-    """(s/step, FLOPs/clip, parameters) of the real training step of `cfg` on random clips."""
+def trainer_step(cfg):
+    """(one real training step of `cfg` on random clips, FLOPs per clip, parameters)."""
     captions = [f"a {c} cube falls onto the floor and rolls {d}" for c in ("red", "blue") for d in ("left", "right")]
     model = build_model(cfg, Tokenizer.build(captions))
     ema = copy.deepcopy(model).requires_grad_(False)
@@ -83,12 +70,11 @@ def trainer_step_time(cfg, steps: int) -> tuple[float, float, int]:
         count[0] += 1
         update_ema(ema, model, count[0], cfg.ema_decay)
 
-    seconds = timed_steps(step, steps)
-    return seconds, model.flops_per_clip(cfg.frames, cfg.height, cfg.width), sum(p.numel() for p in model.parameters())
+    return step, model.flops_per_clip(cfg.frames, cfg.height, cfg.width), sum(p.numel() for p in model.parameters())
 
 
-def baseline_step_time(steps: int) -> tuple[float, float]:
-    """The issue's reference: nn.TransformerEncoder, 6 layers, width 192, 512 tokens, batch 8."""
+def baseline_step():
+    """The issue's reference: nn.TransformerEncoder, 6 layers, width 192, 512 tokens, batch 8 -> (step, FLOPs)."""
     layer = torch.nn.TransformerEncoderLayer(192, 3, 768, dropout=0.0, batch_first=True, norm_first=True)
     net = torch.nn.TransformerEncoder(layer, 6, enable_nested_tensor=False)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
@@ -101,8 +87,20 @@ def baseline_step_time(steps: int) -> tuple[float, float]:
         opt.step()
 
     weights = sum(p.numel() for p in net.parameters() if p.dim() == 2)
-    flops = 8 * 3 * (2 * weights * 512 + 6 * 4 * 512 * 512 * 192)
-    return timed_steps(step, steps), flops
+    return step, 8 * 3 * (2 * weights * 512 + 6 * 4 * 512 * 512 * 192)
+
+
+def interleaved(steps: dict, rounds: int) -> dict:
+    """Best seconds per call of each step, the steps taken in turn round after round, so that
+    other load on a shared machine falls on all of them alike (two warm-up rounds untimed)."""
+    best = {name: float("inf") for name in steps}
+    for r in range(rounds + 2):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if r >= 2:
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def loader_rate(data: str, cfg, clips: int) -> float:
@@ -135,7 +133,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="a simreel dataset directory (default: generate one)")
     parser.add_argument("--config", default=str(ROOT / "configs" / "train-small.yaml"))
-    parser.add_argument("--steps", type=int, default=8, help="timed training steps")
+    parser.add_argument("--steps", type=int, default=8, help="timed rounds (each: one step of every kind)")
     parser.add_argument("--loader-clips", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -143,21 +141,23 @@ def main() -> int:
     torch.manual_seed(0)
     cfg = load_config(args.config)
 
-    peak = matmul_peak()
+    train_step, flops_per_clip, params = trainer_step(cfg)
+    base_step, base_flops = baseline_step()
+    matmuls = matmul_steps()
+    best = interleaved({"small": train_step, "baseline": base_step, **{k: f for k, (f, _) in matmuls.items()}},
+                       args.steps)
+    peak = max(flops / best[name] for name, (_, flops) in matmuls.items())
     print(f"matmul peak (fp32, {args.threads} threads): {peak / 1e9:.1f} GFLOP/s")
 
-    seconds, flops_per_clip, params = trainer_step_time(cfg, args.steps)
-    clips_per_s = cfg.batch_size / seconds
+    clips_per_s = cfg.batch_size / best["small"]
     tokens_per_s = clips_per_s * cfg.tokens_per_clip
     mfu = flops_per_clip * clips_per_s / peak
     print(f"small: {params / 1e6:.2f}M parameters, clips {cfg.frames}x{cfg.height}x{cfg.width}, patch {cfg.patch}, "
           f"{cfg.tokens_per_clip} tokens, batch {cfg.batch_size}, {flops_per_clip / 1e9:.2f} GFLOP a clip")
     print(f"small training: {clips_per_s:.2f} clips/s, {tokens_per_s:.0f} tokens/s, "
           f"{flops_per_clip * clips_per_s / 1e9:.1f} GFLOP/s = MFU {mfu:.1%} (floor 30%)")
-
-    base_seconds, base_flops = baseline_step_time(args.steps)
-    base_mfu = base_flops / base_seconds / peak
-    print(f"baseline nn.TransformerEncoder 6x192, 512 tokens, batch 8: {8 / base_seconds:.2f} clips/s, "
+    base_mfu = base_flops / best["baseline"] / peak
+    print(f"baseline nn.TransformerEncoder 6x192, 512 tokens, batch 8: {8 / best['baseline']:.2f} clips/s, "
           f"MFU {base_mfu:.1%}; small's MFU is {mfu / base_mfu:.2f}x the baseline's")
 
     with tempfile.TemporaryDirectory() as tmp:

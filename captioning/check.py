@@ -182,13 +182,13 @@ def _poses(camera: CameraSpec, num_frames: int) -> np.ndarray:
     return poses
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)
 def _surface(obj: ObjectSpec) -> np.ndarray:
     """Points covering the object's surface every ~4 cm, in its body frame."""
     return np.asarray(shapes.mesh(obj).subdivide_to_size(0.04, max_iter=8).vertices)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)
 def _planes(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
     """(normals [F, 3], offsets [F]) of the object's convex hull, body frame."""
     hull = shapes.mesh(obj).convex_hull

@@ -49,7 +49,7 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.einsum("...ij,...j->...i", rotation_matrix(q), v)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)
 def _hull(obj: ObjectSpec) -> np.ndarray:
     """Convex hull vertices in the body frame (enough for heights and reach)."""
     return np.asarray(shapes.mesh(obj).convex_hull.vertices)

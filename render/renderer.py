@@ -33,7 +33,7 @@ GL = import_gl()
 
 FLOOR_HALF = 200.0  # metres: the floor reaches far past where fog hides it
 FOG = (3.0, 12.0)  # the floor fades into the background between these multiples of the camera distance
-MESH_CACHE = 512  # GPU meshes kept (rocks bring a mesh per seed)
+MESH_CACHE = 64  # GPU meshes kept; dims vary per object, so cross-clip hits are rare and the bound keeps workers flat
 MAX_BATCH_SAMPLES = 1 << 21  # multisample texels per batch: ~16 MB of colour + depth; larger batches are no faster
 SHADOW_TILE = (64, 2048)  # shadow-map tile size bounds, texels
 

@@ -13,7 +13,7 @@ import trimesh
 from scenes.types import ObjectSpec
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=64)
 def _mesh(shape: str, dims: tuple[float, float, float], mesh_seed: int) -> trimesh.Trimesh:
     dx, dy, dz = dims
     if shape in ("cube", "block"):

@@ -2,7 +2,6 @@
 reading back (torch, DataLoader workers, ranks), export and preview. No physics here."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import tarfile
