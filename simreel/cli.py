@@ -10,11 +10,9 @@ import importlib
 import os
 import sys
 
+from simreel.errors import UserError  # noqa: F401  (commands import it from here)
+
 COMMANDS = ("scene", "generate", "validate", "preview", "export", "train", "sample", "evaluate", "loop")
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one message, no traceback."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,5 @@
+import sys
+
+from simreel.cli import main
+
+sys.exit(main())
