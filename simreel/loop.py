@@ -321,15 +321,17 @@ def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
     palette = palette.calibrate([c.video for c in labelled], [c.labels for c in labelled])
     (here / "palette.json").write_text(json.dumps(palette.to_dict(), indent=1))
     p = cfg.probe
+    samples = dict(np.load(out / "sample" / "samples.npz"))
+    held = min(len(samples["generated"]), len(train_clips) // 4)  # real clips nobody trained on, for the FD yardstick
+    reference, train_clips = train_clips[:held], train_clips[held:]
     say(f"evaluate: training the probe on {len(train_clips)} clips")
     probe = probes.train_probe(np.stack([c.video for c in train_clips]), [c.truth for c in train_clips], palette,
                                epochs=p["epochs"], batch_size=p["batch_size"], width=p["width"], seed=cfg.seed,
                                log=say)
     probes.save(probe, here / "probe.pt")
-    samples = dict(np.load(out / "sample" / "samples.npz"))
     variants = dict(np.load(out / "generate" / "variants.npz"))
     say("evaluate: judging")
-    metrics = evaluate(probe, train_clips, clips, samples, variants, palette,
+    metrics = evaluate(probe, [c.truth for c in train_clips], reference, clips, samples, variants, palette,
                        context_frames=cfg.evaluate["context_frames"], seed=cfg.seed)
     (here / "metrics.json").write_text(json.dumps(_plain(metrics), indent=1, sort_keys=True))
 

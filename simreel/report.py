@@ -212,7 +212,7 @@ def write(out: Path, inputs: ReportInputs) -> Path:
     if "probe" in m:
         parts.append(table(m["probe"], ["accuracy", "chance"], "probe on held-out real clips (the judge's ceiling)"))
     if "faithfulness" in m:
-        parts.append(table(m["faithfulness"], ["generated", "ceiling", "floor", "n"],
+        parts.append(table(m["faithfulness"], ["generated", "ceiling", "floor", "n", "readable"],
                            "caption faithfulness per attribute the prompt states"))
     if "plausibility" in m:
         parts.append(table(m["plausibility"], None, "physical plausibility from tracked pixels"))
@@ -238,7 +238,10 @@ def write(out: Path, inputs: ReportInputs) -> Path:
 
 _EVAL_NOTE = """<p class=note>The judge is trained here on factory clips whose truth is known. <b>ceiling</b>:
 the probe reading the real clip of each caption; <b>floor</b>: the probe reading videos generated for
-other (shuffled) captions, scored against this caption; <b>chance</b>: the best constant guess.
+other (shuffled) captions, scored against this caption; <b>chance</b>: the best constant guess;
+<b>readable</b>: the probe beats chance by 0.1 on held-out real clips (else that row judges nothing).
+<b>objects_seen</b>: the share of expected objects a video shows at all; the other plausibility
+statistics only speak of objects that are seen.
 Plausibility columns other than generated/real are clips made implausible on purpose, to show the
 statistics can tell. Positions are in frame widths; IoU columns marked normalised are divided by the
 overlap of two real takes of the same scene with a tiny perturbation.</p>"""

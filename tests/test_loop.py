@@ -102,8 +102,8 @@ def test_the_judge_is_honest(loop):
     other captions score lower than the real clips; implausible clips are flagged."""
     m = json.loads((loop[0] / "report" / "metrics.json").read_text())
     probe = m["probe"]
-    for attribute in ("colours", "camera", "motion"):  # what 112 clips of 32x32 pixels can teach
-        assert probe[attribute]["accuracy"] > probe[attribute]["chance"] + 0.15, (attribute, probe)
+    for attribute in ("colours", "motion"):  # what ~80 clips of 32x32 pixels can teach (the demo's 400 teach more)
+        assert probe[attribute]["accuracy"] > probe[attribute]["chance"] + 0.2, (attribute, probe)
     faith = [r for r in m["faithfulness"].values() if r["n"] and r["ceiling"] is not None]
     assert sum(r["floor"] for r in faith) < sum(r["ceiling"] for r in faith), m["faithfulness"]
     p = m["plausibility"]

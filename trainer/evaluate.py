@@ -31,6 +31,9 @@ from trainer.track import Palette, colour_labels, track
 from trainer.truth import Truth, claimed, clip_truth
 
 
+READABLE_MARGIN = 0.1  # the probe must beat chance by this much for an attribute's faithfulness to mean anything
+
+
 @dataclass(frozen=True)
 class Window:
     """Which frames of a dataset clip are judged and at what size: the model's clip format
@@ -194,8 +197,12 @@ def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: Pale
     return metrics, mean_curves
 
 
-def probe_frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets [N, D]."""
+def probe_frechet(a: np.ndarray, b: np.ndarray, basis: np.ndarray | None = None) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets [N, D], measured in
+    `basis` ([D, k], e.g. `principal_axes`) when given: a few dozen clips cannot pin down
+    a covariance in hundreds of dimensions."""
+    if basis is not None:
+        a, b = a @ basis, b @ basis
     mu_a, mu_b = a.mean(0), b.mean(0)
     eps = 1e-6 * np.eye(a.shape[1])
     cov_a, cov_b = np.cov(a, rowvar=False) + eps, np.cov(b, rowvar=False) + eps
@@ -204,11 +211,21 @@ def probe_frechet(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
 
 
-def evaluate(probe: Probe, probe_clips: list[Clip], clips: list[Clip], samples: dict, variants: dict,
-             palette: Palette, *, context_frames: int, seed: int = 0) -> dict:
+def principal_axes(features: np.ndarray, k: int) -> np.ndarray:
+    """[D, k]: the k directions along which `features` [N, D] vary most (standardised)."""
+    centred = (features - features.mean(0)) / (features.std(0) + 1e-6)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return (vt[:k] / (features.std(0) + 1e-6)).T
+
+
+def evaluate(probe: Probe, train_truths: list[Truth], reference: list[Clip], clips: list[Clip], samples: dict,
+             variants: dict, palette: Palette, *, context_frames: int, seed: int = 0) -> dict:
     """Every figure of the report.
 
-    `probe_clips`: the real clips the probe trained on; `clips`: held-out real clips.
+    `train_truths`: what the probe trained on (chance is its best constant guess);
+    `reference`: real clips neither the probe nor the model saw, as many as there are
+    generated videos (the probe Fréchet distance's real-vs-real yardstick); `clips`: the
+    held-out real clips the prompts and continuations come from.
     `samples`: generated [N, ...] for clips keyed prompt_keys, continuations [M, ...] of
     clips keyed continued_keys (their first `context_frames` frames given).
     `variants` (all optional): take_a/take_b for takes_keys; gravity_reversed and
@@ -217,8 +234,11 @@ def evaluate(probe: Probe, probe_clips: list[Clip], clips: list[Clip], samples: 
     by_key = {c.key: c for c in clips}
     prompted = [by_key[str(k)] for k in samples["prompt_keys"]]
     generated = samples["generated"]
-    metrics = {"probe": probe_accuracy(probe, clips, [c.truth for c in probe_clips]),
+    metrics = {"probe": probe_accuracy(probe, clips, train_truths),
                "faithfulness": faithfulness(probe, prompted, generated, seed)}
+    for a, row in metrics["faithfulness"].items():  # a judge no better than chance judges nothing
+        p = metrics["probe"][a]
+        row["readable"] = bool(p["accuracy"] > p["chance"] + READABLE_MARGIN)
 
     columns = {"generated": plausibility_of(generated, [c.truth.colours for c in prompted], palette),
                "real": plausibility_of([c.video for c in clips], [c.truth.colours for c in clips], palette)}
@@ -233,10 +253,12 @@ def evaluate(probe: Probe, probe_clips: list[Clip], clips: list[Clip], samples: 
     metrics["dynamics"], metrics["dynamics_curves"] = dynamics(continued, samples["continuations"], context_frames,
                                                                palette, takes)
 
-    _, real_feats = read(probe, np.stack([c.video for c in clips]))
+    _, real_feats = read(probe, np.stack([c.video for c in prompted]))
     _, gen_feats = read(probe, generated)
-    pick = np.random.default_rng(seed).permutation(len(probe_clips))[: len(generated)]
-    _, other_feats = read(probe, np.stack([probe_clips[i].video for i in pick]))
-    metrics["probe_frechet"] = {"generated_vs_real": probe_frechet(gen_feats, real_feats),
-                                "real_vs_real": probe_frechet(other_feats, real_feats), "clips": len(generated)}
+    _, other_feats = read(probe, np.stack([c.video for c in reference]))
+    k = max(2, min(8, len(generated) // 4))
+    basis = principal_axes(real_feats, k)
+    metrics["probe_frechet"] = {"generated_vs_real": probe_frechet(gen_feats, real_feats, basis),
+                                "real_vs_real": probe_frechet(other_feats, real_feats, basis),
+                                "clips": len(generated), "dimensions": k}
     return metrics

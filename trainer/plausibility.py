@@ -2,6 +2,9 @@
 
 The same numbers are computed for real factory clips and for generated ones, so each
 is read against the real value, not against an absolute threshold:
+- `objects_seen`: the fraction of the colours a clip should show (its objects, or its
+  prompt's) that appear in it at all; the other statistics only speak of what is seen,
+  so a video without objects has nothing implausible to count;
 
 - `vanish_per_clip` / `appear_per_clip`: a colour disappears (appears) for good while
   it was, and was heading, clear of the frame's border and nothing that was already in
@@ -25,7 +28,7 @@ MIN_AREA = 0.003  # blobs smaller than this fraction of the frame fade out by di
 MIN_SPEED = 0.004  # frame heights per frame: below this, vertical motion is noise
 MIN_ACCEL = 0.0008  # frame heights per frame^2
 
-STATS = ("vanish_per_clip", "appear_per_clip", "down_accel_fraction", "colour_drift", "size_jitter")
+STATS = ("objects_seen", "vanish_per_clip", "appear_per_clip", "down_accel_fraction", "colour_drift", "size_jitter")
 
 
 def _touches_border(box: np.ndarray) -> bool:
@@ -96,7 +99,10 @@ def clip_stats(tracks: Tracks) -> dict:
         if len(steps) >= 2:
             jitters.append(float(np.std(steps)))
     down, counted = _vertical_accel_signs(tracks)
+    seen = [tracks.present[:, tracks.index(c)].sum() >= PERSIST for c in tracks.searched]
     return {
+        "seen": sum(seen),
+        "searched": len(seen),
         "vanish": len(_vanishings(tracks)),
         "appear": len(_vanishings(tracks, reverse=True)),
         "down": down,
@@ -112,7 +118,9 @@ def summarise(per_clip: list[dict]) -> dict[str, float]:
     counted = sum(s["counted"] for s in per_clip)
     drifts = [d for s in per_clip for d in s["drifts"]]
     jitters = [j for s in per_clip for j in s["jitters"]]
+    searched = sum(s["searched"] for s in per_clip)
     return {
+        "objects_seen": sum(s["seen"] for s in per_clip) / searched if searched else float("nan"),
         "vanish_per_clip": sum(s["vanish"] for s in per_clip) / n,
         "appear_per_clip": sum(s["appear"] for s in per_clip) / n,
         "down_accel_fraction": float(sum(s["down"] for s in per_clip) / counted) if counted else float("nan"),

@@ -57,11 +57,32 @@ def colour_features(video: np.ndarray, palette: Palette) -> np.ndarray:
     return out
 
 
+SCENE_FEATURES = 11
+
+
+def scene_features(video: np.ndarray) -> np.ndarray:
+    """[11]: how much each ninth of the picture changes from frame to frame, and the whole
+    picture's mean shift (phase correlation, frame widths per frame). A still camera
+    changes only where objects move; a panning or orbiting one shifts everything."""
+    grey = np.asarray(video, np.float32).mean(-1) / 255.0
+    diff = np.abs(np.diff(grey, axis=0)) if len(grey) > 1 else np.zeros_like(grey)
+    cells = [10 * diff[:, ys][:, :, xs].mean() for ys in np.array_split(np.arange(grey.shape[1]), 3)
+             for xs in np.array_split(np.arange(grey.shape[2]), 3)]
+    shifts = []
+    for a, b in zip(grey, grey[1:]):
+        cross = np.fft.fft2(a) * np.conj(np.fft.fft2(b))
+        peak = np.unravel_index(np.argmax(np.fft.ifft2(cross / (np.abs(cross) + 1e-9)).real), a.shape)
+        shifts.append([(p + n // 2) % n - n // 2 for p, n in zip(peak, a.shape)])
+    dy, dx = np.mean(shifts, axis=0) / np.array(grey.shape[1:]) if shifts else (0.0, 0.0)
+    return np.array(cells + [10 * dx, 10 * dy], np.float32)
+
+
 class Probe(nn.Module):
-    """Reads a clip's truth: a 3D conv trunk's pooled features for shapes, count, collision
-    and camera; for each colour, its tracker features (`colour_features`, calibrated on
-    factory clips) with the trunk's, through heads shared by all colours, for presence and
-    main motion. Sharing across colours lets a few hundred clips teach every colour."""
+    """Reads a clip's truth: a 3D conv trunk's pooled features with `scene_features` for
+    shapes, count, collision and camera; for each colour, its tracker features
+    (`colour_features`, calibrated on factory clips) with the trunk's, through heads shared
+    by all colours, for presence and main motion (sharing lets a few hundred clips teach
+    every colour). The count head also sees which colours the probe finds present."""
 
     def __init__(self, vocab: Vocab, palette: Palette, width: int = 32):
         super().__init__()
@@ -77,8 +98,13 @@ class Probe(nn.Module):
             nn.Conv3d(w, 2 * w, 3, stride=2, padding=1), nn.GroupNorm(8, 2 * w), nn.SiLU(),
             nn.Conv3d(2 * w, 4 * w, 3, stride=2, padding=1), nn.GroupNorm(8, 4 * w), nn.SiLU(),
         )
-        self.dim = 8 * w  # mean and max pooled
+        self.dim = 8 * w + SCENE_FEATURES  # mean and max pooled, and the scene features
         v, C = vocab, len(vocab.colours)
+        self.count_from_colours = nn.Linear(C, len(v.counts))
+        self.camera_from_scene = nn.Linear(SCENE_FEATURES, len(v.cameras))
+        self.register_buffer("scene_mean", torch.zeros(SCENE_FEATURES))  # set from the training clips
+        self.register_buffer("scene_std", torch.ones(SCENE_FEATURES))
+        self.dropout = nn.Dropout(0.3)  # the trunk memorises a few hundred clips otherwise
         self.heads = nn.ModuleDict({
             "shapes": nn.Linear(self.dim, len(v.shapes)),
             "count": nn.Linear(self.dim, len(v.counts)),
@@ -89,22 +115,22 @@ class Probe(nn.Module):
         self.per_colour = nn.Sequential(nn.Linear(6 + 16, 32), nn.SiLU(), nn.Linear(32, 1 + len(MOTIONS)))
         self.context = nn.Linear(self.dim, 16)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 clips [B, T, H, W, 3] -> pooled trunk features [B, dim]."""
+    def forward(self, x: torch.Tensor, colour_feats: torch.Tensor, scene_feats: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x [B, T, H, W, 3] uint8; colour_feats [B, palette colours, 6] (`colour_features`);
+        scene_feats [B, SCENE_FEATURES] (`scene_features`)."""
         x = x.float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
         diff = torch.cat([torch.zeros_like(x[:, :, :1]), x.diff(dim=2)], dim=2)
         h = self.trunk(torch.cat([x, diff], dim=1))
-        return torch.cat([h.mean(dim=(2, 3, 4)), h.amax(dim=(2, 3, 4))], dim=1)
-
-    def forward(self, x: torch.Tensor, colour_feats: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x [B, T, H, W, 3] uint8; colour_feats [B, palette colours, 6] from `colour_features`."""
-        f = self.features(x)
-        out = {k: head(f) for k, head in self.heads.items()}
+        scene = (scene_feats - self.scene_mean) / self.scene_std
+        f = torch.cat([h.mean(dim=(2, 3, 4)), h.amax(dim=(2, 3, 4)), scene], dim=1)
+        out = {k: head(self.dropout(f)) for k, head in self.heads.items()}
+        out["camera"] = out["camera"] + self.camera_from_scene(scene)
         cf = colour_feats[:, self.colour_index]  # [B, C, 6]
         ctx = self.context(f)[:, None].expand(-1, cf.shape[1], -1)
         per = self.per_colour(torch.cat([cf, ctx], dim=-1))  # [B, C, 1 + motions]
         out["colours"] = per[..., 0] + self.colour_bias
         out["motion"] = per[..., 1:]
+        out["count"] = out["count"] + self.count_from_colours(torch.sigmoid(out["colours"]))
         out["features"] = torch.cat([f, colour_feats.flatten(1)], dim=1)  # the Fréchet distance's space
         return out
 
@@ -159,6 +185,9 @@ def train_probe(
     probe = Probe(Vocab.of(truths), palette, width).to(device)
     x, y = torch.from_numpy(np.ascontiguousarray(videos)), targets(probe.vocab, truths)
     cf = torch.from_numpy(np.stack([colour_features(v, palette) for v in videos]))
+    sf = torch.from_numpy(np.stack([scene_features(v) for v in videos]))
+    probe.scene_mean.copy_(sf.mean(0))
+    probe.scene_std.copy_(sf.std(0).clamp(min=1e-3) if len(sf) > 1 else torch.ones_like(sf[0]))
     balance = {k: ((1 - y[k].mean(0)) / y[k].mean(0).clamp(min=1e-3)).clamp(max=20) for k in ("colours", "shapes")}
     steps = epochs * max(len(x) // batch_size, 1)
     opt = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=0.01)
@@ -172,7 +201,7 @@ def train_probe(
             xb = x[idx]
             if torch.rand(1, generator=gen).item() < 0.5:  # lighting varies; labels do not depend on it
                 xb = (xb.float() * (0.85 + 0.3 * torch.rand(len(idx), 1, 1, 1, 1, generator=gen))).clamp(0, 255).byte()
-            batch_loss = loss(probe(xb.to(device), cf[idx].to(device)),
+            batch_loss = loss(probe(xb.to(device), cf[idx].to(device), sf[idx].to(device)),
                               {k: v[idx].to(device) for k, v in y.items()}, {k: v.to(device) for k, v in balance.items()})
             opt.zero_grad()
             batch_loss.backward()
@@ -194,7 +223,8 @@ def read(probe: Probe, videos: np.ndarray, batch_size: int = 32) -> tuple[list[T
     for i in range(0, len(videos), batch_size):
         chunk = videos[i : i + batch_size]
         cf = torch.from_numpy(np.stack([colour_features(clip, probe.palette) for clip in chunk]))
-        out = probe(torch.from_numpy(np.ascontiguousarray(chunk)), cf)
+        sf = torch.from_numpy(np.stack([scene_features(clip) for clip in chunk]))
+        out = probe(torch.from_numpy(np.ascontiguousarray(chunk)), cf, sf)
         motion = out["motion"].argmax(-1)
         feats.append(out["features"].numpy())
         for j in range(len(chunk)):

@@ -120,6 +120,7 @@ class Tracks:
     frame (x right, y down, 0..1) so clips of any size compare; NaN where a colour is absent."""
 
     colours: tuple[str, ...]
+    searched: tuple[str, ...]  # the colours the clip was expected to hold
     labels: np.ndarray  # [T, H, W] int8: colour index or BACKGROUND
     present: np.ndarray  # [T, C] bool
     centroid: np.ndarray  # [T, C, 2] (x, y)
@@ -158,7 +159,8 @@ def track(video: np.ndarray, palette: Palette, colours=None, min_pixels: int = 1
             centroid[t, c] = xs[m].mean(), ys[m].mean()
             bbox[t, c] = xs[m].min() - 0.5 / W, ys[m].min() - 0.5 / H, xs[m].max() + 0.5 / W, ys[m].max() + 0.5 / H
             mean_lab[t, c] = lab[t][m].mean(0)
-    return Tracks(palette.names, labels, present, centroid, area, bbox, mean_lab)
+    searched = palette.names if colours is None else tuple(c for c in palette.names if c in set(colours))
+    return Tracks(palette.names, searched, labels, present, centroid, area, bbox, mean_lab)
 
 
 def colour_labels(ids: np.ndarray, object_colours: list[str], names: tuple[str, ...]) -> np.ndarray:
