@@ -352,8 +352,8 @@ def connect(address: str | None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address)
-    else:
-        ray.init(include_dashboard=False)
+    else:  # "local": never attach by accident to some other cluster running on this machine
+        ray.init(address="local", include_dashboard=False)
     return True
 
 

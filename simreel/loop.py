@@ -108,9 +108,12 @@ class LoopConfig:
 
         try:
             d = self.dataset_config("train", "unused")
+        except DataConfigError as e:
+            raise LoopError(f"{where}: dataset: {e}") from None
+        try:
             t = self.train_config("unused", "unused")
-        except (DataConfigError, TrainConfigError) as e:
-            raise LoopError(f"{where}: {e}") from None
+        except TrainConfigError as e:
+            raise LoopError(f"{where}: train: {e}") from None
         shortest = min(d.fps) * d.duration_s.bounds()[0]
         if shortest < t.frames:
             raise LoopError(f"{where}: the shortest clip has {shortest:g} frames but train.frames={t.frames}: "
@@ -174,7 +177,8 @@ class Stamps:
         if stamp is None or stamp.get("inputs") != inputs:
             return False
         root = self.out / stage
-        return all((root / rel).is_file() and (root / rel).stat().st_size == size for rel, size in stamp["outputs"].items())
+        return all((root / rel).is_file() and (root / rel).stat().st_size == size
+                   for rel, size in stamp["outputs"].items())
 
     def write(self, stage: str, inputs: str, seconds: float) -> dict:
         root = self.out / stage
@@ -280,7 +284,7 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
     continued = continuation_clips(cfg, clips)
     k = cfg.evaluate["context_frames"]
     to_model = lambda v: torch.from_numpy(np.stack(v)).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0  # noqa: E731
-    to_uint8 = lambda x: ((x.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).byte().cpu().numpy()  # noqa: E731
+    to_uint8 = lambda x: ((x.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).byte().cpu().numpy()  # noqa
     s = cfg.sample
     generated, continuations = [], []
     for i in range(0, len(prompts), 8):
@@ -379,12 +383,13 @@ def report_inputs(cfg: LoopConfig, out: Path):
     samples = dict(np.load(out / "sample" / "samples.npz"))
     clips = {c.key: c for c in load_clips(str(out / "generate" / "eval"), window(cfg))}
     fps = metas[0]["fps"]
-    pairs = [Shown((clips[str(k)].video, v), clips[str(k)].caption, ("real", "generated"), fps)
-             for k, v in list(zip(samples["prompt_keys"], samples["generated"]))[: cfg.report["pairs"]]]
+    shown = cfg.report["pairs"]
+    pairs = [Shown((clips[str(key)].video, v), clips[str(key)].caption, ("real", "generated"), fps)
+             for key, v in list(zip(samples["prompt_keys"], samples["generated"]))[:shown]]
     k = cfg.evaluate["context_frames"]
     continuations = [Shown((clips[str(key)].video, v), f"first {k} frames given: {clips[str(key)].caption}",
                            ("simulator", "model"), fps)
-                     for key, v in list(zip(samples["continued_keys"], samples["continuations"]))[: cfg.report["pairs"]]]
+                     for key, v in list(zip(samples["continued_keys"], samples["continuations"]))[:shown]]
     log_path = out / "train" / METRICS
     log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
     t = cfg.train_config(str(train_dir), str(out / "train"))

@@ -76,6 +76,8 @@ def _video(path: Path, shown: Shown) -> str:
 
 
 def _fmt(v) -> str:
+    if v is None:
+        return "–"
     if isinstance(v, float):
         return "–" if not math.isfinite(v) else f"{v:.3f}"
     return html.escape(str(v))
@@ -107,11 +109,16 @@ def _chart(path: Path, draw) -> str:
 
 def _bars(title: str, counts: dict[str, int]):
     def draw(ax):
-        keys = sorted(counts, key=lambda k: (not k.lstrip("-").isdigit(), int(k) if k.lstrip("-").isdigit() else 0, k))
-        ax.bar(range(len(keys)), [counts[k] for k in keys], color="#4a7bd0")
-        ax.set_xticks(range(len(keys)), keys, rotation=45 if len(keys) > 6 else 0, ha="right" if len(keys) > 6 else "center", fontsize=7)
+        if all(k.lstrip("-").isdigit() for k in counts):  # a histogram: numbers on a number line
+            ax.bar([int(k) for k in counts], list(counts.values()), color="#4a7bd0", width=0.8)
+        else:
+            keys = sorted(counts)
+            crowded = len(keys) > 6
+            ax.bar(range(len(keys)), [counts[k] for k in keys], color="#4a7bd0")
+            ax.set_xticks(range(len(keys)), keys, rotation=45 if crowded else 0, ha="right" if crowded else "center",
+                          fontsize=7)
         ax.set_title(title, fontsize=9)
-        ax.set_ylabel("clips", fontsize=8)
+        ax.set_ylabel("count", fontsize=8)
     return draw
 
 
@@ -163,7 +170,8 @@ READY = """
   function check() {
     const videos = media.filter(v => v.dataset.loaded === '1').length;
     const imgs = images.filter(i => i.complete && i.naturalWidth > 0).length;
-    const errors = media.filter(v => v.dataset.error).length + images.filter(i => i.complete && i.naturalWidth === 0).length;
+    const errors = media.filter(v => v.dataset.error).length
+      + images.filter(i => i.complete && i.naturalWidth === 0).length;
     const root = document.documentElement.dataset;
     root.videos = videos; root.images = imgs; root.errors = errors;
     if (videos + imgs + errors === media.length + images.length) root.ready = '1';

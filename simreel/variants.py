@@ -91,7 +91,8 @@ def write(dataset, path: Path, *, window, takes: int, implausible: int) -> None:
             if len(out["gravity_reversed"]) < implausible:
                 try:
                     up = gravity_reversed(spec)
-                    out["gravity_reversed"].append(through_codec(renderer.render(up, scenes.simulate(up)).rgb, spec.fps))
+                    rgb = renderer.render(up, scenes.simulate(up)).rgb
+                    out["gravity_reversed"].append(through_codec(rgb, spec.fps))
                     out["gravity_reversed_colours"].append(colours)
                 except scenes.InvalidScene:
                     pass

@@ -86,6 +86,16 @@ def test_a_damaged_stage_is_redone(loop, tmp_path):
     assert (copy / "report" / "index.html").stat().st_size > 1000
 
 
+def test_evaluate_command_rejudges_a_finished_loop(loop, tmp_path):
+    copy = tmp_path / "out"
+    shutil.copytree(loop[0], copy)
+    log = simreel("evaluate", str(copy)).stderr
+    assert "sample: up to date, skipped" in log and "evaluate: running" in log and "report: running" in log
+    assert json.loads((copy / "report" / "metrics.json").read_text()) == json.loads(
+        (loop[0] / "report" / "metrics.json").read_text()) | {"timings_s": json.loads(
+            (copy / "report" / "metrics.json").read_text())["timings_s"]}  # the judge is deterministic
+
+
 def test_metrics_have_the_promised_shape(loop):
     metrics = json.loads((loop[0] / "report" / "metrics.json").read_text())
     for attr, row in metrics["faithfulness"].items():
@@ -138,7 +148,8 @@ class Browser:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--autoplay-policy=no-user-gesture-required", "--remote-debugging-pipe", "--window-size=1280,2000",
                  f"--user-data-dir={self.profile}", "about:blank"]
-        place = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
+        place = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+                 "os.execv(sys.argv[3], sys.argv[3:])")
         self.proc = subprocess.Popen([sys.executable, "-c", place, str(child_in), str(child_out), exe, *flags],
                                      pass_fds=(child_in, child_out), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)

@@ -84,7 +84,8 @@ class Clip:
     labels: np.ndarray | None = None  # [frames, height, width] colour labels (0 scenery, c + 1) if ids were stored
 
 
-def load_clips(dataset_dir: str, window: Window, palette: Palette | None = None, limit: int | None = None) -> list[Clip]:
+def load_clips(dataset_dir: str, window: Window, palette: Palette | None = None,
+               limit: int | None = None) -> list[Clip]:
     """The first `limit` clips of a dataset (shard order), windowed. With a palette, clips
     whose instance ids were stored also get colour labels (for `Palette.calibrate`)."""
     clips = []

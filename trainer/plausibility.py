@@ -5,7 +5,6 @@ is read against the real value, not against an absolute threshold:
 - `objects_seen`: the fraction of the colours a clip should show (its objects, or its
   prompt's) that appear in it at all; the other statistics only speak of what is seen,
   so a video without objects has nothing implausible to count;
-
 - `vanish_per_clip` / `appear_per_clip`: a colour disappears (appears) for good while
   it was, and was heading, clear of the frame's border and nothing that was already in
   view covered (uncovered) the spot. Objects do not blink out of existence.
@@ -39,8 +38,9 @@ def _covered(tracks: Tracks, c: int, t_seen: int, t_gone: int) -> bool:
     """At frame t_gone, do colours already in view at t_seen cover where colour c was?"""
     H, W = tracks.labels.shape[1:]
     x0, y0, x1, y1 = tracks.bbox[t_seen, c]
-    r = (slice(max(int(y0 * H) - 1, 0), int(np.ceil(y1 * H)) + 1), slice(max(int(x0 * W) - 1, 0), int(np.ceil(x1 * W)) + 1))
-    region = tracks.labels[t_gone][r]
+    rows = slice(max(int(y0 * H) - 1, 0), int(np.ceil(y1 * H)) + 1)
+    cols = slice(max(int(x0 * W) - 1, 0), int(np.ceil(x1 * W)) + 1)
+    region = tracks.labels[t_gone][rows, cols]
     before = tracks.present[t_seen]
     others = (region != BACKGROUND) & (region != c) & before[np.clip(region, 0, None)]
     was = (tracks.labels[t_seen] == c).sum()

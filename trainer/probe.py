@@ -115,7 +115,7 @@ class Probe(nn.Module):
         self.per_colour = nn.Sequential(nn.Linear(6 + 16, 32), nn.SiLU(), nn.Linear(32, 1 + len(MOTIONS)))
         self.context = nn.Linear(self.dim, 16)
 
-    def forward(self, x: torch.Tensor, colour_feats: torch.Tensor, scene_feats: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, colour_feats: torch.Tensor, scene_feats: torch.Tensor) -> dict:
         """x [B, T, H, W, 3] uint8; colour_feats [B, palette colours, 6] (`colour_features`);
         scene_feats [B, SCENE_FEATURES] (`scene_features`)."""
         x = x.float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
@@ -188,7 +188,8 @@ def train_probe(
     sf = torch.from_numpy(np.stack([scene_features(v) for v in videos]))
     probe.scene_mean.copy_(sf.mean(0))
     probe.scene_std.copy_(sf.std(0).clamp(min=1e-3) if len(sf) > 1 else torch.ones_like(sf[0]))
-    balance = {k: ((1 - y[k].mean(0)) / y[k].mean(0).clamp(min=1e-3)).clamp(max=20) for k in ("colours", "shapes")}
+    balance = {k: ((1 - y[k].mean(0)) / y[k].mean(0).clamp(min=1e-3)).clamp(max=20).to(device)
+               for k in ("colours", "shapes")}
     steps = epochs * max(len(x) // batch_size, 1)
     opt = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -201,8 +202,8 @@ def train_probe(
             xb = x[idx]
             if torch.rand(1, generator=gen).item() < 0.5:  # lighting varies; labels do not depend on it
                 xb = (xb.float() * (0.85 + 0.3 * torch.rand(len(idx), 1, 1, 1, 1, generator=gen))).clamp(0, 255).byte()
-            batch_loss = loss(probe(xb.to(device), cf[idx].to(device), sf[idx].to(device)),
-                              {k: v[idx].to(device) for k, v in y.items()}, {k: v.to(device) for k, v in balance.items()})
+            out = probe(xb.to(device), cf[idx].to(device), sf[idx].to(device))
+            batch_loss = loss(out, {k: v[idx].to(device) for k, v in y.items()}, balance)
             opt.zero_grad()
             batch_loss.backward()
             opt.step()

@@ -2,8 +2,8 @@
 
 These are the attributes the probe learns to read from pixels and the judge scores
 generated video on. They come from the factory's ground truth (the scene spec, the
-events, the object trajectories and the camera), never from the caption text, so a
-caption and its clip are scored against the same truth.
+events, the object trajectories and the camera), never from the caption's words; which
+of them a prompt states comes from the caption's checkable claims (`claimed`).
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def clip_truth(meta: dict, positions: np.ndarray, frames: np.ndarray | None = No
 
 
 _MOTION_CLAIMS = ("falls", "flies", "moves", "moves_dir", "slides", "rolls", "rests", "topples", "descends")
-_CAMERA_CLAIMS = {"camera_static": "static", "camera_orbits": "orbit", "camera_tracks": "pan", "camera_dollies": "dolly"}
+_CAMERA_CLAIMS = ("camera_static", "camera_orbits", "camera_tracks", "camera_dollies")
 
 
 def claimed(meta: dict, truth: Truth) -> dict:

@@ -12,7 +12,8 @@ def add_arguments(parser) -> None:
 
     parser.__class__ = _IntermixedParser  # key=value overrides before or after the options
     parser.add_argument("config", help="loop config YAML (e.g. configs/demo.yaml)")
-    parser.add_argument("--out", required=True, help="output directory; rerunning resumes at the first unfinished stage")
+    parser.add_argument("--out", required=True,
+                        help="output directory; rerunning resumes at the first unfinished stage")
     parser.add_argument("--until", choices=STAGES, help="stop after this stage")
     parser.add_argument("--redo", nargs="+", choices=STAGES, default=(), help="run these stages even if up to date")
     parser.add_argument("--address", help="Ray cluster address for generate (default: RAY_ADDRESS or in-process)")
