@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from captioning.english import pick
 from captioning.plan import Message
 from captioning.questions import Question
+from captioning.realiser import Realiser, pick
 
 COLOUR = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色", "cyan": "青色", "blue": "蓝色",
           "purple": "紫色", "pink": "粉色", "brown": "棕色", "white": "白色", "gray": "灰色", "black": "黑色"}
@@ -35,14 +35,12 @@ def number(n: int) -> str:
     return f"十{NUMBER[n - 10]}" if n < 20 else str(n)
 
 
-class Chinese:
-    lang = "zh"
+class Chinese(Realiser):
+    """Realises messages for one clip in Simplified Chinese, from the same plan as English."""
 
-    def __init__(self, spec, choices, rng: np.random.Generator):
-        self.things = {o.name: o for o in (*spec.objects, *spec.statics)}
-        self.shape_word = {o.name: pick(rng, SHAPE[o.shape]) for o in spec.objects}
-        self.static_word = {s.name: pick(rng, STATIC.get(s.name, (s.name,))) for s in spec.statics}
-        self.refs = {name: self.definite(c.attributes, c.spatial, name) for name, c in choices.items()}
+    lang = "zh"
+    SHAPE, STATIC = SHAPE, STATIC
+    COMMA, JOINERS = "，", ("，然后", "，接着", "，随后")
 
     # --- noun phrases -------------------------------------------------------------------
 
@@ -142,17 +140,6 @@ class Chinese:
         else:
             raise ValueError(f"no Chinese verb phrase for {k!r}")
         return self.at(m, rng) + vp
-
-    def vps(self, messages: list[Message], rng, other=None) -> list[str]:
-        name = other or (lambda n: None)
-        return [self.vp(m, rng, name(m.other) if m.other else None, messages[k - 1] if k else None)
-                for k, m in enumerate(messages)]
-
-    def clause_list(self, vps: list[str], rng) -> str:
-        if len(vps) == 1:
-            return vps[0]
-        joiner = pick(rng, ("，然后", "，接着", "，随后"))
-        return "，".join(vps[:-1]) + joiner + vps[-1]
 
     # --- sentences ----------------------------------------------------------------------
 

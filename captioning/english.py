@@ -9,6 +9,7 @@ import numpy as np
 
 from captioning.plan import Message
 from captioning.questions import Question
+from captioning.realiser import Realiser, pick
 
 SIZE = {"small": ("small", "little"), "medium": ("medium-sized", "mid-sized", "moderately sized"), "large": ("large", "big")}
 MATERIAL_ADJ = {"rubber": ("rubber",), "metal": ("metal", "metallic"), "wood": ("wooden",), "ice": ("ice",),
@@ -37,20 +38,12 @@ def article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
-def pick(rng: np.random.Generator, options):
-    return options[int(rng.integers(len(options)))]
-
-
-class English:
-    """Realises messages for one clip; noun phrases are fixed per object for consistency."""
+class English(Realiser):
+    """Realises messages for one clip in English."""
 
     lang = "en"
-
-    def __init__(self, spec, choices, rng: np.random.Generator):
-        self.things = {o.name: o for o in (*spec.objects, *spec.statics)}
-        self.shape_word = {o.name: pick(rng, SHAPE[o.shape]) for o in spec.objects}
-        self.static_word = {s.name: pick(rng, STATIC.get(s.name, (s.name,))) for s in spec.statics}
-        self.refs = {name: self.definite(c.attributes, c.spatial, name) for name, c in choices.items()}
+    SHAPE, STATIC = SHAPE, STATIC
+    COMMA, JOINERS = ", ", (" and ", ", and then ", " and then ")
 
     # --- noun phrases -------------------------------------------------------------------
 
@@ -163,17 +156,6 @@ class English:
         else:
             raise ValueError(f"no English verb phrase for {k!r}")
         return vp + self.at(m, rng)
-
-    def vps(self, messages: list[Message], rng, other=None) -> list[str]:
-        name = other or (lambda n: None)
-        return [self.vp(m, rng, name(m.other) if m.other else None, messages[k - 1] if k else None)
-                for k, m in enumerate(messages)]
-
-    def clause_list(self, vps: list[str], rng) -> str:
-        if len(vps) == 1:
-            return vps[0]
-        joiner = pick(rng, (" and ", ", and then ", " and then "))
-        return ", ".join(vps[:-1]) + joiner + vps[-1]
 
     # --- sentences ----------------------------------------------------------------------
 
