@@ -32,8 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-# Python puts this script's folder first on sys.path, where benchmarks/render.py would shadow the render package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
@@ -77,7 +75,7 @@ def memory_run(config, out: str, n: int) -> dict:
     """One worker, one shard of n clips, RSS sampled as clips complete (same code path as the job's workers)."""
     for k, v in WORKER_ENV.items():
         os.environ.setdefault(k, v)
-    import render
+    from simreel import render
 
     rss = {}
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _worker_ours():
-    import render
+    from simreel import render
 
     renderer = render.Renderer("default")
 
@@ -50,7 +50,7 @@ def _worker_ours():
 
 
 def _worker_pyrender():
-    from render.reference import PyrenderReference
+    from simreel.render.reference import PyrenderReference
 
     cache = {}
 
@@ -72,9 +72,9 @@ def _worker_tiny():
     import pybullet
     import pybullet_data
 
-    from render.standard import standard_scene
-    from scenes import camera, shapes
-    from scenes.vocabulary import COLOURS
+    from simreel.render.standard import standard_scene
+    from simreel.scenes import camera, shapes
+    from simreel.scenes.vocabulary import COLOURS
 
     client = pybullet.connect(pybullet.DIRECT)
     pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
@@ -116,8 +116,7 @@ def _elapsed(clocks: tuple[float, float]) -> tuple[float, float]:
 
 def worker(name: str) -> None:
     """Answer requests {"size", "shadows", "frames"} on stdin with {"wall", "cpu"} seconds on stdout."""
-    sys.path.insert(0, str(ROOT))
-    from render.standard import standard_scene
+    from simreel.render.standard import standard_scene
 
     run = {"ours": _worker_ours, "pyrender": _worker_pyrender, "tiny": _worker_tiny}[name]()
     warm = set()

@@ -14,7 +14,7 @@ import json
 import statistics
 import time
 
-import scenes
+from simreel import scenes
 
 CLIP = scenes.ClipFormat(fps=24, duration_s=8.0)
 

@@ -31,14 +31,13 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from trainer import flow  # noqa: E402
-from trainer.checkpoint import build_model  # noqa: E402
-from trainer.config import load_config  # noqa: E402
-from trainer.data import ClipShape, TrainClips, batches, caption_corpus  # noqa: E402
-from trainer.text import Tokenizer  # noqa: E402
-from trainer.train import update_ema  # noqa: E402
+from simreel.trainer import flow
+from simreel.trainer.checkpoint import build_model
+from simreel.trainer.config import load_config
+from simreel.trainer.data import ClipShape, TrainClips, batches, caption_corpus
+from simreel.trainer.text import Tokenizer
+from simreel.trainer.train import update_ema
 
 
 def matmul_steps() -> dict:
@@ -105,7 +104,7 @@ def interleaved(steps: dict, rounds: int) -> dict:
 
 def loader_rate(data: str, cfg, clips: int) -> float:
     """Clips/s the training stream delivers from real shards (decode, crop, resize, caption)."""
-    import shards
+    from simreel import shards
 
     urls = shards.list_shards(data)
     caption_corpus(urls, 4, cfg.caption_kinds, cfg.languages)  # warm the file cache

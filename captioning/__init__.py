@@ -1,6 +1,6 @@
 """captioning: captions and questions from the simulation's ground truth, every claim checkable.
 
-    import captioning, scenes
+    from simreel import captioning, scenes
     scene = scenes.make("drop", seed=7)
     caps = captioning.describe(scene.spec, scene.trajectory)      # languages=("en", "zh")
     caps.short["en"]      # one prompt-like sentence
@@ -12,9 +12,9 @@ Text is realised from a list of `Claim`s (subject, predicate, object, time span,
 every text keeps the indices of the claims it states. `check` verifies claims with
 its own measurements, re-simulating the longer and counterfactual worlds itself.
 """
-from captioning.check import Failure, check, resolve
-from captioning.describe import describe
-from captioning.types import LANGUAGES, PREDICATES, QA, Captions, Claim, EventPhrase, Passage, Reference
+from simreel.captioning.check import Failure, check, resolve
+from simreel.captioning.describe import describe
+from simreel.captioning.types import LANGUAGES, PREDICATES, QA, Captions, Claim, EventPhrase, Passage, Reference
 
 __all__ = ["LANGUAGES", "PREDICATES", "QA", "Captions", "Claim", "EventPhrase", "Failure", "Passage", "Reference",
            "check", "describe", "resolve"]

@@ -17,10 +17,10 @@ from typing import Callable
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from captioning.types import CLIP, EXTENDED, WITHOUT, Captions, Claim, Reference
-from scenes import camera as cam
-from scenes import shapes
-from scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
+from simreel.captioning.types import CLIP, EXTENDED, WITHOUT, Captions, Claim, Reference
+from simreel.scenes import camera as cam
+from simreel.scenes import shapes
+from simreel.scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
 
 MOVE_M = 0.05  # "moves": leaves its start-of-span position by more than this
 FALL_M = 0.05  # "falls": its centre ends at least this much lower...
@@ -642,7 +642,7 @@ def check(claims: tuple[Claim, ...] | Captions, spec: SceneSpec, trajectory: Tra
     if isinstance(claims, Captions):
         claims = claims.claims
     if simulate is None and any(c.world != CLIP for c in claims):
-        from scenes import simulate
+        from simreel.scenes import simulate
     worlds = {CLIP: World(spec, trajectory)}
     failures = []
     for i, claim in enumerate(claims):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from captioning.plan import Message
-from captioning.questions import Question
-from captioning.realiser import Realiser, pick
+from simreel.captioning.plan import Message
+from simreel.captioning.questions import Question
+from simreel.captioning.realiser import Realiser, pick
 
 COLOUR = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色", "cyan": "青色", "blue": "蓝色",
           "purple": "紫色", "pink": "粉色", "brown": "棕色", "white": "白色", "gray": "灰色", "black": "黑色"}

@@ -12,17 +12,17 @@ from typing import Callable
 
 import numpy as np
 
-from captioning import refer
-from captioning.chinese import Chinese
-from captioning.english import English
-from captioning.facts import Clip, happenings
-from captioning.plan import (
+from simreel.captioning import refer
+from simreel.captioning.chinese import Chinese
+from simreel.captioning.english import English
+from simreel.captioning.facts import Clip, happenings
+from simreel.captioning.plan import (
     ClaimBook, Message, camera_message, compact_intro, intro_messages, light_message, main_messages,
     motion_messages, setting_message,
 )
-from captioning.questions import questions
-from captioning.types import LANGUAGES, QA, Captions, EventPhrase, Passage, Reference
-from scenes.types import SceneSpec, Trajectory
+from simreel.captioning.questions import questions
+from simreel.captioning.types import LANGUAGES, QA, Captions, EventPhrase, Passage, Reference
+from simreel.scenes.types import SceneSpec, Trajectory
 
 REALISERS = {"en": English, "zh": Chinese}
 DENSE_WORDS = 150  # at most this many English words; Chinese follows the same plan
@@ -148,7 +148,7 @@ def describe(spec: SceneSpec, trajectory: Trajectory, languages: tuple[str, ...]
     if unknown or not languages:
         raise ValueError(f"unknown languages {unknown or languages!r}; choose from {tuple(REALISERS)}")
     if simulate is None:
-        from scenes import simulate
+        from simreel.scenes import simulate
     clip = Clip(spec, trajectory)
     found = happenings(clip)
     plan = _rng(spec, 0)

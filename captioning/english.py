@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from captioning.plan import Message
-from captioning.questions import Question
-from captioning.realiser import Realiser, pick
+from simreel.captioning.plan import Message
+from simreel.captioning.questions import Question
+from simreel.captioning.realiser import Realiser, pick
 
 SIZE = {"small": ("small", "little"), "medium": ("medium-sized", "mid-sized", "moderately sized"), "large": ("large", "big")}
 MATERIAL_ADJ = {"rubber": ("rubber",), "metal": ("metal", "metallic"), "wood": ("wooden",), "ice": ("ice",),

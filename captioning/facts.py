@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenes import camera, shapes
-from scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
+from simreel.scenes import camera, shapes
+from simreel.scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
 
 TOPPLE_SHAPES = ("cube", "block", "cylinder", "cone", "capsule")
 ROUND_SHAPES = ("sphere", "cylinder", "capsule")

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from captioning.colours import muted_name, sky_name
-from captioning.facts import Clip, Happening
-from captioning.types import Claim
+from simreel.captioning.colours import muted_name, sky_name
+from simreel.captioning.facts import Clip, Happening
+from simreel.captioning.types import Claim
 
 SALIENCE = {"topple": 5, "hit": 4, "collide": 4, "descend": 3, "fly": 3, "fall": 2, "exit": 2, "enter": 2,
             "travel": 1.5, "bounce": 1, "land": 1, "rest": 0.5, "still": 0}

@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from captioning.facts import Clip, Happening, happenings
-from captioning.plan import ClaimBook, happening_message, stated_time
-from captioning.types import EXTENDED, WITHOUT, Claim
-from scenes.types import SceneSpec, Trajectory
+from simreel.captioning.facts import Clip, Happening, happenings
+from simreel.captioning.plan import ClaimBook, happening_message, stated_time
+from simreel.captioning.types import EXTENDED, WITHOUT, Claim
+from simreel.scenes.types import SceneSpec, Trajectory
 
 PREDICT_S = 1.0  # how far past the cut predictive questions look
 NEXT_KINDS = ("hit", "collide", "land", "bounce", "topple", "exit", "rest")  # "what does it do next?"
@@ -176,7 +176,7 @@ def explanatory(clip: Clip, found: list[Happening]) -> list[Question]:
 
 def _alternate(clip: Clip, spec: SceneSpec, simulate: Callable[[SceneSpec], Trajectory]) -> Clip | None:
     """The clip of another world, or None if that scene's physics cannot be trusted."""
-    from scenes.validity import InvalidScene
+    from simreel.scenes.validity import InvalidScene
 
     try:
         return Clip(spec, simulate(spec))

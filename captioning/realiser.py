@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from captioning.plan import Message
+from simreel.captioning.plan import Message
 
 
 def pick(rng: np.random.Generator, options):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from captioning.facts import Clip
+from simreel.captioning.facts import Clip
 
 ATTRIBUTE_ORDERS = (
     ("colour", "shape"),

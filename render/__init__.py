@@ -11,10 +11,10 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
-from render.contact_sheet import contact_sheet  # noqa: E402
-from render.egl import EGLUnavailable  # noqa: E402
-from render.frames import MODALITIES, Frames  # noqa: E402
-from render.quality import QUALITIES, Quality  # noqa: E402
+from simreel.render.contact_sheet import contact_sheet  # noqa: E402
+from simreel.render.egl import EGLUnavailable  # noqa: E402
+from simreel.render.frames import MODALITIES, Frames  # noqa: E402
+from simreel.render.quality import QUALITIES, Quality  # noqa: E402
 
 
 def __getattr__(name: str):
@@ -22,7 +22,7 @@ def __getattr__(name: str):
     contact_sheet) works on machines without EGL, and a missing EGL surfaces as
     EGLUnavailable, with what to install, where the renderer is asked for."""
     if name == "Renderer":
-        from render.renderer import Renderer
+        from simreel.render.renderer import Renderer
 
         return Renderer
     raise AttributeError(f"module 'render' has no attribute {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from render.frames import Frames
+from simreel.render.frames import Frames
 
 
 def contact_sheet(clips: list[Frames | np.ndarray], labels: list[str] | None = None, *, columns: int = 6,

@@ -46,7 +46,7 @@ class Context:
 
             if type(OpenGL.platform.PLATFORM).__name__ != "EGLPlatform":
                 raise _fail(f"OpenGL was imported with the {type(OpenGL.platform.PLATFORM).__name__} platform first")
-            from render.compat import pyrender  # noqa: F401  (patch before pyrender.platforms loads)
+            from simreel.render.compat import pyrender  # noqa: F401  (patch before pyrender.platforms loads)
             from pyrender.platforms.egl import EGLPlatform
 
             self._platform = EGLPlatform(1, 1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from render.egl import import_gl
+from simreel.render.egl import import_gl
 
 GL = import_gl()
 

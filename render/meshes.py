@@ -19,8 +19,8 @@ import math
 import numpy as np
 import trimesh
 
-from scenes import shapes
-from scenes.types import ObjectSpec, StaticSpec
+from simreel.scenes import shapes
+from simreel.scenes.types import ObjectSpec, StaticSpec
 
 CREASE_DEG = 40.0
 FACETED = ("rock",)  # drawn flat-faceted: a rock reads as a rock by its facets

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from render.compat import pyrender  # the NumPy 2 patch comes first
-from render.egl import release
-from render.frames import Frames
-from render.transforms import NEAR, object_matrices, static_matrices, sun_direction
-from scenes import camera, shapes
-from scenes.types import SceneSpec, Trajectory
-from scenes.vocabulary import COLOURS, FLOOR_MATERIAL, MATERIALS
+from simreel.render.compat import pyrender  # the NumPy 2 patch comes first
+from simreel.render.egl import release
+from simreel.render.frames import Frames
+from simreel.render.transforms import NEAR, object_matrices, static_matrices, sun_direction
+from simreel.scenes import camera, shapes
+from simreel.scenes.types import SceneSpec, Trajectory
+from simreel.scenes.vocabulary import COLOURS, FLOOR_MATERIAL, MATERIALS
 
 FLOOR_HALF = 10.0  # pyrender fits its shadow camera to the whole scene: keep the floor modest
 

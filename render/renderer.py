@@ -21,13 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render import gl, meshes, shaders, transforms
-from render.egl import Context, import_gl
-from render.frames import MODALITIES, Frames
-from render.quality import Quality, resolve_quality
-from scenes import camera
-from scenes.types import SceneSpec, Trajectory
-from scenes.vocabulary import COLOURS, MATERIALS
+from simreel.render import gl, meshes, shaders, transforms
+from simreel.render.egl import Context, import_gl
+from simreel.render.frames import MODALITIES, Frames
+from simreel.render.quality import Quality, resolve_quality
+from simreel.scenes import camera
+from simreel.scenes.types import SceneSpec, Trajectory
+from simreel.scenes.vocabulary import COLOURS, MATERIALS
 
 GL = import_gl()
 

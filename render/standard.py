@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from scenes.types import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, Trajectory
+from simreel.scenes.types import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, Trajectory
 
 _OBJECTS = (  # name, shape, dims, colour, material, start, velocity (m/s), spin axis, spin (rad/s)
     ("obj0", "sphere", (0.5, 0.5, 0.5), "red", "metal", (-1.2, 0.3, 0.25), (0.9, 0.0, 0.0), (0, 1, 0), 3.6),

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from scenes.types import StaticSpec, Trajectory
+from simreel.scenes.types import StaticSpec, Trajectory
 
 NEAR = 0.05  # metres. Reversed z, far plane at infinity: window depth = NEAR / depth (float32: ~1e-7 relative everywhere)
 

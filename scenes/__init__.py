@@ -1,6 +1,6 @@
 """scenes: procedural physics scenes, simulated with pybullet, as frozen JSON-able values.
 
-    import scenes
+    from simreel import scenes
     scene = scenes.make("drop", seed=7, clip=scenes.ClipFormat(fps=24, duration_s=3.0))
     scene.spec          # SceneSpec: objects, statics, camera rig, light, floor, clip format
     scene.trajectory    # Trajectory: per-frame poses and velocities, plus .events
@@ -16,7 +16,7 @@ Adding a family without editing this package
 Write a sampler `(rng, clip) -> SceneSpec` in your own module and decorate it:
 
     # mypkg/families.py
-    import scenes
+    from simreel import scenes
 
     def _settles(spec, trajectory):          # optional promise: None = kept
         return None if any(e.kind == "rest" for e in trajectory.events) else "nothing came to rest"
@@ -38,15 +38,15 @@ Then make it findable:
 """
 from __future__ import annotations
 
-from scenes import families as _builtin_families  # noqa: F401  (registers drop, collide, ...)
-from scenes.factory import SceneRejected, attempt_seed, check_promise, make, sample
-from scenes.physics import simulate
-from scenes.registry import FAMILIES, Family, family_names, get_family, load_plugins, register_family
-from scenes.sampling import SceneDraft
-from scenes.types import (
+from simreel.scenes import families as _builtin_families  # noqa: F401  (registers drop, collide, ...)
+from simreel.scenes.factory import SceneRejected, attempt_seed, check_promise, make, sample
+from simreel.scenes.physics import simulate
+from simreel.scenes.registry import FAMILIES, Family, family_names, get_family, load_plugins, register_family
+from simreel.scenes.sampling import SceneDraft
+from simreel.scenes.types import (
     EVENT_KINDS, ClipFormat, Event, ObjectSpec, Rejection, Scene, SceneSpec, StaticSpec, Trajectory,
 )
-from scenes.validity import REASONS, InvalidScene
+from simreel.scenes.validity import REASONS, InvalidScene
 
 __all__ = [
     "EVENT_KINDS", "FAMILIES", "REASONS", "ClipFormat", "Event", "Family", "InvalidScene", "ObjectSpec",

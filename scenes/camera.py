@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from scenes.types import CameraSpec, SceneSpec
+from simreel.scenes.types import CameraSpec, SceneSpec
 
 MOTIONS = ("static", "orbit", "pan", "dolly")
 

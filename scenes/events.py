@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenes import camera
-from scenes.types import EVENT_KINDS, PHYSICS_HZ, Event, SceneSpec, Trajectory
+from simreel.scenes import camera
+from simreel.scenes.types import EVENT_KINDS, PHYSICS_HZ, Event, SceneSpec, Trajectory
 
 if TYPE_CHECKING:
-    from scenes.physics import Contact
+    from simreel.scenes.physics import Contact
 
 BOUNCE_MIN_SPEED_M_S = 0.3  # rebound speed along the contact normal that counts as a bounce
 BOUNCE_MAX_CONTACT_S = 0.1  # longer touches are landings or slides, not bounces

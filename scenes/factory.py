@@ -10,10 +10,10 @@ import dataclasses
 
 import numpy as np
 
-from scenes import validity
-from scenes.physics import simulate
-from scenes.registry import get_family
-from scenes.types import ClipFormat, Rejection, Scene, SceneSpec, Trajectory
+from simreel.scenes import validity
+from simreel.scenes.physics import simulate
+from simreel.scenes.registry import get_family
+from simreel.scenes.types import ClipFormat, Rejection, Scene, SceneSpec, Trajectory
 
 MAX_ATTEMPTS = 25
 

@@ -11,12 +11,12 @@ import math
 
 import numpy as np
 
-from scenes import vocabulary
-from scenes.registry import register_family
-from scenes.sampling import (
+from simreel.scenes import vocabulary
+from simreel.scenes.registry import register_family
+from simreel.scenes.sampling import (
     GAP_M, SceneDraft, extent_below, quat_about, quat_mul, radius, random_orientation, rotation,
 )
-from scenes.types import ClipFormat, SceneSpec, Trajectory
+from simreel.scenes.types import ClipFormat, SceneSpec, Trajectory
 
 
 def _contacts(trajectory: Trajectory) -> list[tuple[str, ...]]:

@@ -33,8 +33,8 @@ def _silenced_stderr():
 with _silenced_stderr():
     import pybullet as pb
 
-from scenes import events, shapes, validity, vocabulary
-from scenes.types import PHYSICS_HZ, VALID_FPS, ObjectSpec, SceneSpec, StaticSpec, Trajectory
+from simreel.scenes import events, shapes, validity, vocabulary
+from simreel.scenes.types import PHYSICS_HZ, VALID_FPS, ObjectSpec, SceneSpec, StaticSpec, Trajectory
 
 DT = 1.0 / PHYSICS_HZ
 ROLLING_FRICTION = 0.005  # lets rolling balls and cylinders come to rest, as real ones do

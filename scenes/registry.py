@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from scenes.types import ClipFormat, SceneSpec, Trajectory
+from simreel.scenes.types import ClipFormat, SceneSpec, Trajectory
 
 ENTRY_POINT_GROUP = "simreel.families"
 Sampler = Callable[[np.random.Generator, ClipFormat], SceneSpec]

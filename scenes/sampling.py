@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from scenes import camera, shapes, vocabulary
-from scenes.types import (
+from simreel.scenes import camera, shapes, vocabulary
+from simreel.scenes.types import (
     CameraSpec, ClipFormat, FloorSpec, LightSpec, ObjectSpec, Quat, SceneSpec, StaticSpec, Vec3,
 )
 

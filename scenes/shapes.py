@@ -10,7 +10,7 @@ import functools
 import numpy as np
 import trimesh
 
-from scenes.types import ObjectSpec
+from simreel.scenes.types import ObjectSpec
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenes import camera
-from scenes.types import SceneSpec
+from simreel.scenes import camera
+from simreel.scenes.types import SceneSpec
 
 PENETRATION_TOL_M = 1e-3  # samplers leave >= 2 mm gaps; pybullet's own margin is 1 mm
 MAX_SPEED_M_S = 30.0  # nothing in our families is launched faster than ~8 m/s

@@ -5,8 +5,8 @@ from typing import Mapping
 
 import yaml
 
-from shards import schema
-from shards.summary import histogram_stats
+from simreel.shards import schema
+from simreel.shards.summary import histogram_stats
 
 _SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                     (10_000_000, "1M<n<10M")]

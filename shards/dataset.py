@@ -12,9 +12,9 @@ import numpy as np
 import torch
 import webdataset as wds
 
-from shards.manifest import list_shards
-from shards.reader import tar_samples
-from shards.sample import decode_sample
+from simreel.shards.manifest import list_shards
+from simreel.shards.reader import tar_samples
+from simreel.shards.sample import decode_sample
 
 
 def _urls(source: str | Sequence[str]) -> list[str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from shards import storage
-from shards.manifest import list_shards
-from shards.reader import iter_samples
-from shards.sample import json_bytes
+from simreel.shards import storage
+from simreel.shards.manifest import list_shards
+from simreel.shards.reader import iter_samples
+from simreel.shards.sample import json_bytes
 
 FORMATS = ("mp4-folder",)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Mapping
 
-from shards import storage
-from shards.sample import json_bytes
+from simreel.shards import storage
+from simreel.shards.sample import json_bytes
 
 FORMAT = "simreel-dataset-v1"
 MANIFEST = "manifest.json"

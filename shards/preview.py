@@ -13,10 +13,10 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from shards import storage
-from shards.manifest import list_shards
-from shards.reader import iter_samples
-from shards.video import decode_video
+from simreel.shards import storage
+from simreel.shards.manifest import list_shards
+from simreel.shards.reader import iter_samples
+from simreel.shards.video import decode_video
 
 BACKGROUND = (24, 24, 24)
 INK = (235, 235, 235)

@@ -14,8 +14,8 @@ from typing import Mapping
 
 import numpy as np
 
-from shards.schema import OPTIONAL_MEMBERS, check_key
-from shards.video import VideoCodec, decode_video, encode_video
+from simreel.shards.schema import OPTIONAL_MEMBERS, check_key
+from simreel.shards.video import VideoCodec, decode_video, encode_video
 
 
 @dataclass(frozen=True, eq=False)

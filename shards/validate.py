@@ -11,13 +11,13 @@ from typing import Callable
 
 import numpy as np
 
-from shards import storage
-from shards.manifest import MANIFEST, DatasetError, read_manifest
-from shards.sample import load_npz
-from shards.schema import OPTIONAL_MEMBERS, REQUIRED_MEMBERS, KEY_PATTERN, meta_problems
-from shards.reader import iter_samples
-from shards.video import decode_video
-from shards.writer import TMP_SUFFIX, sha256_of, stats_name
+from simreel.shards import storage
+from simreel.shards.manifest import MANIFEST, DatasetError, read_manifest
+from simreel.shards.sample import load_npz
+from simreel.shards.schema import OPTIONAL_MEMBERS, REQUIRED_MEMBERS, KEY_PATTERN, meta_problems
+from simreel.shards.reader import iter_samples
+from simreel.shards.video import decode_video
+from simreel.shards.writer import TMP_SUFFIX, sha256_of, stats_name
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import time
 import uuid
 from typing import Mapping
 
-from shards import storage
-from shards.sample import Sample, encode_sample, json_bytes
-from shards.video import VideoCodec
+from simreel.shards import storage
+from simreel.shards.sample import Sample, encode_sample, json_bytes
+from simreel.shards.video import VideoCodec
 
 TMP_SUFFIX = ".tmp"
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from shards.schema import KEY_DIGITS
-from shards.video import CODECS, PRESETS, VideoCodec
+from simreel.shards.schema import KEY_DIGITS
+from simreel.shards.video import CODECS, PRESETS, VideoCodec
 
 MODALITIES = ("rgb", "depth", "ids", "flow")
 CAPTION_KINDS = ("short", "dense", "events", "qa")
@@ -198,19 +198,19 @@ class _Checker:
 
 
 def _allowed_families() -> list[str]:
-    import scenes
+    from simreel import scenes
 
     return list(scenes.family_names())
 
 
 def _allowed_languages() -> tuple[str, ...]:
-    from captioning.types import LANGUAGES
+    from simreel.captioning.types import LANGUAGES
 
     return LANGUAGES
 
 
 def _allowed_qualities() -> list[str]:
-    from render.quality import QUALITIES
+    from simreel.render.quality import QUALITIES
 
     return sorted(QUALITIES)
 
@@ -221,7 +221,7 @@ _TOP = ("name", "seed", "num_samples", "samples_per_shard", "families", "clip", 
 
 def from_dict(raw: dict) -> DatasetConfig:
     """Validate a YAML-shaped dict into a DatasetConfig, or raise ConfigError listing every problem."""
-    from scenes.types import VALID_FPS
+    from simreel.scenes.types import VALID_FPS
 
     c = _Checker()
     raw = c.mapping("", raw, _TOP)

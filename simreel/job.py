@@ -33,15 +33,15 @@ import numpy as np
 import ray
 import yaml
 
-import captioning
-import scenes
-import shards
-from shards import storage
-from shards.card import render_card
-from shards.preview import write_preview
-from shards.schema import KEY_DIGITS
-from shards.summary import merge, summarize
-from shards.writer import TMP_SUFFIX
+from simreel import captioning
+from simreel import scenes
+from simreel import shards
+from simreel.shards import storage
+from simreel.shards.card import render_card
+from simreel.shards.preview import write_preview
+from simreel.shards.schema import KEY_DIGITS
+from simreel.shards.summary import merge, summarize
+from simreel.shards.writer import TMP_SUFFIX
 from simreel.config import CAPTION_KINDS, ConfigError, DatasetConfig, from_dict
 
 WORKER_ENV = {"PYOPENGL_PLATFORM": "egl", "LP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -231,7 +231,7 @@ class ShardWorker:
     def __init__(self, config: DatasetConfig, out: str):
         for k, v in WORKER_ENV.items():
             os.environ.setdefault(k, v)
-        import render
+        from simreel import render
 
         self.config, self.out = config, out
         self.renderer = render.Renderer(config.render_quality)

@@ -104,7 +104,7 @@ class LoopConfig:
     def check(self, where: str) -> None:
         """Validate the embedded configs now, not after the first stage has run for minutes."""
         from simreel.config import ConfigError as DataConfigError
-        from trainer.config import ConfigError as TrainConfigError
+        from simreel.trainer.config import ConfigError as TrainConfigError
 
         try:
             d = self.dataset_config("train", "unused")
@@ -137,7 +137,7 @@ class LoopConfig:
         return from_dict(raw)
 
     def train_config(self, data: str, out: str):
-        from trainer.config import TrainConfig
+        from simreel.trainer.config import TrainConfig
 
         return TrainConfig.from_dict({"seed": self.seed, **self.train, "data": data, "out": out})
 
@@ -235,7 +235,8 @@ def stage_generate(cfg: LoopConfig, out: Path, here: Path, address: str | None) 
     """The three datasets, then the re-rendered variants of held-out scenes (OUT/generate/variants.npz)."""
     import ray
 
-    from simreel import job, variants
+    from simreel.judge import variants
+    from simreel import job
 
     # One Ray for the three datasets. Without an address, a fresh local one: plain ray.init()
     # would join any cluster another process on this machine happens to have started.
@@ -256,14 +257,14 @@ def stage_generate(cfg: LoopConfig, out: Path, here: Path, address: str | None) 
 
 
 def window(cfg: LoopConfig):
-    from trainer.evaluate import Window
+    from simreel.judge.evaluate import Window
 
     t = cfg.train_config("unused", "unused")
     return Window(frames=t.frames, stride=1, height=t.height, width=t.width)
 
 
 def stage_train(cfg: LoopConfig, out: Path, here: Path) -> None:
-    from trainer.train import train, train_with_ray
+    from simreel.trainer.train import train, train_with_ray
 
     t = cfg.train_config(str(out / "generate" / "train"), str(here))
     train_with_ray(t) if t.workers > 1 else train(t)
@@ -273,8 +274,8 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
     """Videos for the first held-out captions, and continuations of held-out clips' first frames."""
     import torch
 
-    from trainer import checkpoint, flow
-    from trainer.evaluate import load_clips
+    from simreel.trainer import checkpoint, flow
+    from simreel.judge.evaluate import load_clips
 
     model, tcfg, _ = checkpoint.load_for_sampling(out / "train" / checkpoint.CHECKPOINT)
     if torch.cuda.is_available():
@@ -311,10 +312,10 @@ def continuation_clips(cfg: LoopConfig, clips: list) -> list:
 
 
 def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
-    from scenes.vocabulary import COLOURS
-    from trainer import probe as probes
-    from trainer.evaluate import evaluate, load_clips
-    from trainer.track import Palette
+    from simreel.scenes.vocabulary import COLOURS
+    from simreel.judge import probe as probes
+    from simreel.judge.evaluate import evaluate, load_clips
+    from simreel.judge.track import Palette
 
     w = window(cfg)
     say("evaluate: reading clips")
@@ -355,10 +356,10 @@ def stage_report(cfg: LoopConfig, out: Path, here: Path) -> None:
 
 def report_inputs(cfg: LoopConfig, out: Path):
     """Gather what the report shows from the other stages' outputs."""
-    from shards import ClipDataset
+    from simreel.shards import ClipDataset
     from simreel.report import ReportInputs, Shown, count
-    from trainer.evaluate import load_clips
-    from trainer.train import METRICS
+    from simreel.judge.evaluate import load_clips
+    from simreel.trainer.train import METRICS
 
     metrics = json.loads((out / "evaluate" / "metrics.json").read_text())
     train_dir = out / "generate" / "train"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shards.video import VideoCodec, encode_video
+from simreel.shards.video import VideoCodec, encode_video
 
 DISPLAY = 192  # videos are upscaled (nearest) to about this height so 32-px clips are visible
 CODEC = VideoCodec("h264", crf=18, preset="medium")

@@ -15,12 +15,12 @@ import re
 
 import pytest
 
-import captioning
-import scenes
-from captioning import chinese, english
-from captioning.check import world_spec
-from captioning.types import WITHOUT, Claim
-from scenes.types import SceneSpec
+from simreel import captioning
+from simreel import scenes
+from simreel.captioning import chinese, english
+from simreel.captioning.check import world_spec
+from simreel.captioning.types import WITHOUT, Claim
+from simreel.scenes.types import SceneSpec
 
 FAMILIES = ("drop", "collide", "ramp", "topple", "throw")
 PER_FAMILY = 200

@@ -11,11 +11,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-import captioning
-import scenes
-from captioning.check import World, check_claim, world_spec
-from captioning.types import Claim
-from scenes.types import CameraSpec, Event, FloorSpec, LightSpec, ObjectSpec, SceneSpec, Trajectory
+from simreel import captioning
+from simreel import scenes
+from simreel.captioning.check import World, check_claim, world_spec
+from simreel.captioning.types import Claim
+from simreel.scenes.types import CameraSpec, Event, FloorSpec, LightSpec, ObjectSpec, SceneSpec, Trajectory
 
 FPS = 12
 
@@ -139,9 +139,9 @@ def test_the_checker_rejects_falsified_claims(family):
 def test_floor_and_sky_words_agree_with_the_checker_across_the_sampler():
     """The generator names colours in CIELAB; the checker judges them in HSV. Over the
     floors and skies scenes actually samples, every word used must pass, and most get one."""
-    from captioning.check import colour_name_fits
-    from captioning.colours import muted_name, sky_name
-    from scenes.sampling import sample_floor
+    from simreel.captioning.check import colour_name_fits
+    from simreel.captioning.colours import muted_name, sky_name
+    from simreel.scenes.sampling import sample_floor
 
     named = 0
     for seed in range(3000):

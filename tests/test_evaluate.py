@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import render
-import scenes
-from scenes.vocabulary import COLOURS
-from shards import decode_video, encode_video
-from simreel import variants
-from trainer import plausibility
-from trainer.dynamics import mask_ious
-from trainer.evaluate import Window, dynamics, probe_frechet
-from trainer.track import Palette, colour_labels, track
-from trainer.truth import Truth
+from simreel import render
+from simreel import scenes
+from simreel.scenes.vocabulary import COLOURS
+from simreel.shards import decode_video, encode_video
+from simreel.judge import variants
+from simreel.judge import plausibility
+from simreel.judge.dynamics import mask_ious
+from simreel.judge.evaluate import Window, dynamics, probe_frechet
+from simreel.judge.track import Palette, colour_labels, track
+from simreel.judge.truth import Truth
 
 WINDOW = Window(frames=16, stride=1, height=32, width=32)  # the demo model's clip
 CLIP = scenes.ClipFormat(fps=8, duration_s=2.0, width=64, height=64)

@@ -18,7 +18,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import ray  # noqa: E402
 
-import shards  # noqa: E402
+from simreel import shards  # noqa: E402
 from simreel.cli import main as cli  # noqa: E402
 from simreel.config import ConfigError, load_config  # noqa: E402
 from simreel.job import generate  # noqa: E402

@@ -12,7 +12,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 import ray  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
-import shards  # noqa: E402
+from simreel import shards  # noqa: E402
 from simreel.config import load_config  # noqa: E402
 from simreel.job import generate  # noqa: E402
 

@@ -11,11 +11,11 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-import render
-from render import renderer as renderer_module
-from render.standard import standard_scene
-from scenes import camera, shapes
-from scenes.types import Trajectory
+from simreel import render
+from simreel.render import renderer as renderer_module
+from simreel.render.standard import standard_scene
+from simreel.scenes import camera, shapes
+from simreel.scenes.types import Trajectory
 
 ALL = ("rgb", "depth", "ids", "flow")
 

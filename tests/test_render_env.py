@@ -11,17 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import render
-from render.reference import PyrenderReference
-from render.standard import standard_scene
-from scenes import camera
+from simreel import render
+from simreel.render.reference import PyrenderReference
+from simreel.render.standard import standard_scene
+from simreel.scenes import camera
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = ("rgb", "depth", "ids", "flow")
 
 DIGEST = """
 import hashlib, render
-from render.standard import standard_scene
+from simreel.render.standard import standard_scene
 spec, trajectory = standard_scene(64, 24)
 with render.Renderer() as r:
     frames = r.render(spec, trajectory, ("rgb", "depth", "ids", "flow"))
@@ -104,7 +104,7 @@ def test_plain_pyrender_with_shadows_agrees_with_ours():
 
 
 def test_real_scenes():
-    import scenes
+    from simreel import scenes
 
     clip = scenes.ClipFormat(fps=12, duration_s=1.0, width=64, height=64)
     with render.Renderer() as r:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from render import meshes
-from scenes import shapes
-from scenes.types import ObjectSpec, StaticSpec
+from simreel.render import meshes
+from simreel.scenes import shapes
+from simreel.scenes.types import ObjectSpec, StaticSpec
 
 
 def obj(shape: str, dims=(0.3, 0.3, 0.5), seed=3) -> ObjectSpec:

@@ -12,11 +12,11 @@ import sys
 import numpy as np
 import pytest
 
-import scenes
-from scenes import camera, shapes, validity, vocabulary
-from scenes.factory import MAX_ATTEMPTS
-from scenes.sampling import rotation
-from scenes.types import PHYSICS_HZ, CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec
+from simreel import scenes
+from simreel.scenes import camera, shapes, validity, vocabulary
+from simreel.scenes.factory import MAX_ATTEMPTS
+from simreel.scenes.sampling import rotation
+from simreel.scenes.types import PHYSICS_HZ, CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec
 
 FAMILIES = ("drop", "collide", "ramp", "topple", "throw")
 SEEDS = range(50)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import scenes
+from simreel import scenes
 from simreel.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,12 +12,12 @@ import pytest
 import torch
 from PIL import Image
 
-import shards
-from shards.card import render_card
-from shards.preview import write_preview
-from shards.sample import npz_bytes
-from shards.summary import merge, summarize
-from shards.writer import finished_stats, stats_name, tar_name
+from simreel import shards
+from simreel.shards.card import render_card
+from simreel.shards.preview import write_preview
+from simreel.shards.sample import npz_bytes
+from simreel.shards.summary import merge, summarize
+from simreel.shards.writer import finished_stats, stats_name, tar_name
 
 T, H, W = 8, 32, 32
 

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 import torch
 
-import shards
-from trainer import checkpoint
-from trainer.config import load_config
-from trainer.data import ClipShape, to_tensor
-from trainer.sample import generate, load
-from trainer.train import train
+from simreel import shards
+from simreel.trainer import checkpoint
+from simreel.trainer.config import load_config
+from simreel.trainer.data import ClipShape, to_tensor
+from simreel.trainer.sample import generate, load
+from simreel.trainer.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYOPENGL_PLATFORM": "egl", "RAY_AUTH_MODE": "disabled"}
@@ -172,7 +172,7 @@ def test_train_command_reports_bad_input(dataset, tmp_path):
 def test_ray_train_two_workers(dataset, tmp_path):
     import ray
 
-    from trainer.train import train_with_ray
+    from simreel.trainer.train import train_with_ray
 
     cfg = load_config(TINY, [f"data={dataset}", f"out={tmp_path / 'run'}", "workers=2", "steps=4", "log_every=2",
                              "threads=1"])

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from trainer import flow
-from trainer.config import ConfigError, load_config
-from trainer.model import TextToVideo, build_dit, patchify, unpatchify
-from trainer.text import FrozenEncoder, TextEncoder, Tokenizer, words
+from simreel.trainer import flow
+from simreel.trainer.config import ConfigError, load_config
+from simreel.trainer.model import TextToVideo, build_dit, patchify, unpatchify
+from simreel.trainer.text import FrozenEncoder, TextEncoder, Tokenizer, words
 
 CAPTIONS = ["a red cube falls onto the floor", "a blue ball rolls left", "two green cylinders collide"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.config import TrainConfig
-from trainer.model import TextToVideo, build_dit
-from trainer.text import FrozenEncoder, TextEncoder, Tokenizer
+from simreel.trainer.config import TrainConfig
+from simreel.trainer.model import TextToVideo, build_dit
+from simreel.trainer.text import FrozenEncoder, TextEncoder, Tokenizer
 
 CHECKPOINT = "checkpoint.pt"
 # Keys a resumed run may change: where things are, how often it reports, how long it runs.

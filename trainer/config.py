@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from trainer.model import SIZES
+from simreel.trainer.model import SIZES
 
 
 class ConfigError(ValueError):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import shards
+from simreel import shards
 
 SHUFFLE_BUFFER = 512  # samples (undecoded bytes) mixed across shards
 

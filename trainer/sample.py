@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import shards
-from trainer import checkpoint, flow
-from trainer.data import ClipShape, to_tensor
+from simreel import shards
+from simreel.trainer import checkpoint, flow
+from simreel.trainer.data import ClipShape, to_tensor
 
 
 class PromptError(ValueError):
@@ -66,7 +66,7 @@ def write(videos: list[np.ndarray], prompts: list[str], out: str | Path, fps: in
         if out.suffix.lower() == ".mp4" and len(videos) == 1:
             out.write_bytes(shards.encode_video(videos[0], fps))
             return [out]
-        from shards.preview import animation, gif_bytes
+        from simreel.shards.preview import animation, gif_bytes
 
         cell = max(128, max(v.shape[1] for v in videos))
         frames = animation([(str(i), v, p) for i, (v, p) in enumerate(zip(videos, prompts))], cell=cell)

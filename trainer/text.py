@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from trainer.model import sincos
+from simreel.trainer.model import sincos
 
 _WORD = re.compile(r"[\u3400-\u9fff]|[^\W_]+|[^\w\s]")  # a CJK character, a word, or a punctuation mark
 

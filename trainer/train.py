@@ -19,11 +19,11 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-import shards
-from trainer import checkpoint, flow
-from trainer.config import ConfigError, TrainConfig
-from trainer.data import ClipShape, TrainClips, batches, caption_corpus, check_length, first_meta, heldout
-from trainer.text import Tokenizer
+from simreel import shards
+from simreel.trainer import checkpoint, flow
+from simreel.trainer.config import ConfigError, TrainConfig
+from simreel.trainer.data import ClipShape, TrainClips, batches, caption_corpus, check_length, first_meta, heldout
+from simreel.trainer.text import Tokenizer
 
 TIME_BINS = 5  # the training loss is also logged per diffusion-time bin [0, .2), [.2, .4), ...
 METRICS, PLOT, WORKERS = "metrics.jsonl", "loss.png", "workers.json"

@@ -7,7 +7,7 @@ HELP = "Export a dataset: --to mp4-folder writes KEY.mp4 files plus a Hugging Fa
 
 
 def add_arguments(parser) -> None:
-    from shards.export import FORMATS
+    from simreel.shards.export import FORMATS
 
     parser.add_argument("dataset", help="dataset directory or URL (holding manifest.json)")
     parser.add_argument("--to", choices=FORMATS, required=True, help="export format")
@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import shards
+    from simreel import shards
 
     try:
         n = shards.export(args.dataset, args.out, args.to)

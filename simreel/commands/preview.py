@@ -13,8 +13,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import shards
-    from shards.preview import write_preview
+    from simreel import shards
+    from simreel.shards.preview import write_preview
 
     if args.n < 1:
         raise UserError(f"-n {args.n}: expected at least one clip")

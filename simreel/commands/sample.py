@@ -27,8 +27,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from trainer import sample
-    from trainer.data import ClipShape
+    from simreel.trainer import sample
+    from simreel.trainer.data import ClipShape
 
     if args.steps < 1 or args.scale < 1:
         raise UserError("--steps and --scale must be at least 1")

@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
 
 
 def _clip(args):
-    import scenes
+    from simreel import scenes
 
     match = re.fullmatch(r"(\d+)x(\d+)", args.size)
     if not match:
@@ -38,7 +38,7 @@ def _clip(args):
 
 
 def run(args) -> int:
-    import scenes
+    from simreel import scenes
 
     try:
         scenes.load_plugins(args.plugin)
@@ -56,7 +56,7 @@ def run(args) -> int:
         raise UserError(str(e)) from None
     captions = None
     if args.captions:
-        import captioning
+        from simreel import captioning
 
         captions = captioning.describe(scene.spec, scene.trajectory)
     if args.json:

@@ -16,19 +16,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import shards
-    from trainer.config import ConfigError, load_config
+    from simreel import shards
+    from simreel.trainer.config import ConfigError, load_config
 
     try:
         cfg = load_config(args.config, args.overrides)
         if not cfg.data or not cfg.out:
             raise ConfigError("say where the dataset is and where the run goes: data=DIR out=DIR")
         if cfg.workers > 1:
-            from trainer.train import train_with_ray
+            from simreel.trainer.train import train_with_ray
 
             summary = train_with_ray(cfg, address=args.address)
         else:
-            from trainer.train import train
+            from simreel.trainer.train import train
 
             summary = train(cfg)
     except (ConfigError, shards.DatasetError) as e:

@@ -10,7 +10,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import shards
+    from simreel import shards
 
     def on_shard(name: str, problems: list[str]):
         if not args.quiet:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainer.track import BACKGROUND, Tracks
+from simreel.judge.track import BACKGROUND, Tracks
 
 MOTION_THRESHOLD = 0.1  # fraction of full scale a pixel must change by to count as moving
 

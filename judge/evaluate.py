@@ -5,8 +5,8 @@ beside its reference:
 - faithfulness: the probe's reading of a video generated for a caption, scored against
   that caption's truth, per attribute the caption states; beside the ceiling (the
   probe on the real clip) and the floor (videos generated for other captions);
-- plausibility: `trainer.plausibility` statistics of generated and real clips;
-- dynamics: `trainer.dynamics` errors of continuations against the simulator's, beside
+- plausibility: `judge.plausibility` statistics of generated and real clips;
+- dynamics: `judge.dynamics` errors of continuations against the simulator's, beside
   the copy-last-frame and linear baselines, and Physics-IQ motion-mask IoU scaled by
   two real takes of one scene;
 - probe Fréchet distance: between generated and real clips in the probe's feature space
@@ -21,14 +21,14 @@ import torch
 import torch.nn.functional as F
 from scipy import linalg
 
-from shards.manifest import list_shards
-from shards.reader import iter_samples
-from shards.sample import decode_sample
-from trainer import dynamics as dyn
-from trainer import plausibility
-from trainer.probe import ATTRIBUTES, Probe, agreement, faithful, prior_reading, read
-from trainer.track import Palette, colour_labels, track
-from trainer.truth import Truth, claimed, clip_truth
+from simreel.shards.manifest import list_shards
+from simreel.shards.reader import iter_samples
+from simreel.shards.sample import decode_sample
+from simreel.judge import dynamics as dyn
+from simreel.judge import plausibility
+from simreel.judge.probe import ATTRIBUTES, Probe, agreement, faithful, prior_reading, read
+from simreel.judge.track import Palette, colour_labels, track
+from simreel.judge.truth import Truth, claimed, clip_truth
 
 
 READABLE_MARGIN = 0.1  # the probe must beat chance by this much for an attribute's faithfulness to mean anything

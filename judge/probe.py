@@ -1,5 +1,5 @@
 """The probe: a small video classifier, trained here on factory clips, that reads a clip's
-ground truth (`trainer.truth.Truth`) back from its pixels.
+ground truth (`judge.truth.Truth`) back from its pixels.
 
 No downloaded network may judge, so this one learns from clips whose truth is known.
 Its accuracy on factory clips it never saw is the ceiling any generated video can reach
@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.track import Palette, track
-from trainer.truth import MOTIONS, Truth
+from simreel.judge.track import Palette, track
+from simreel.judge.truth import MOTIONS, Truth
 
 ATTRIBUTES = ("colours", "shapes", "count", "collision", "camera", "motion")
 

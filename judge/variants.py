@@ -21,7 +21,7 @@ NUDGE_M = 0.001
 
 
 def _trajectory_without(trajectory, index: int):
-    from scenes.types import Trajectory
+    from simreel.scenes.types import Trajectory
 
     keep = [i for i in range(len(trajectory.names)) if i != index]
     return Trajectory(
@@ -61,9 +61,9 @@ def write(dataset, path: Path, *, window, takes: int, implausible: int) -> None:
     """Variants of the first clips of `dataset` (a finished DatasetConfig), windowed like the
     judged clips, into one .npz: takes_keys, take_a, take_b; gravity_reversed and object_removed
     (with *_colours: each clip's colour names, comma-joined)."""
-    import render
-    import scenes
-    from shards import ClipDataset, VideoCodec, decode_video, encode_video
+    from simreel import render
+    from simreel import scenes
+    from simreel.shards import ClipDataset, VideoCodec, decode_video, encode_video
 
     metas = [s["meta"] for s in ClipDataset(dataset.out, decode=False)]
     codec = VideoCodec(dataset.video_codec, dataset.video_crf, dataset.video_preset)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainer.track import BACKGROUND, Tracks
+from simreel.judge.track import BACKGROUND, Tracks
 
 BORDER = 0.04  # a blob this close to the frame edge may simply have left the view
 PERSIST = 2  # frames a vanish (appearance) must last to count: one-frame flicker is noise
