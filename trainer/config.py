@@ -51,6 +51,11 @@ class TrainConfig:
     cond_prob: float = 0.25  # chance a clip gets a clean prefix of frames to continue
     t_mean: float = 1.0  # logit-normal time sampling, shifted towards noise: see trainer/flow.py
     t_std: float = 1.0
+    t_uniform: float = 0.0
+    loss_t_min: float = 0.05
+    sigma_data: float = 0.0  # > 0: EDM preconditioning (trainer/model.py)
+    input_gate: bool = False
+    object_weight: float = 1.0  # loss weight of object pixels (needs the dataset's ids), floor and sky 1
     # optimisation
     batch_size: int = 8  # per worker
     steps: int = 1000

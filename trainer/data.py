@@ -43,6 +43,17 @@ def captions_of(meta: dict, txt: str, kinds, languages) -> list[str]:
     return found or [txt]
 
 
+def object_weights(ids: np.ndarray, shape: ClipShape, start: int, weight: float) -> torch.Tensor:
+    """Per-pixel loss weights [frames, height, width]: `weight` on objects (instance ids > 0, grown
+    by one pixel so their edges count), 1 elsewhere. At the model's size objects cover a few
+    per cent of the pixels; unweighted, the floor and sky drown them out."""
+    mask = torch.from_numpy(np.ascontiguousarray(ids[start: start + shape.frames]) > 0).float()[:, None]
+    mask = F.max_pool2d(mask, 3, stride=1, padding=1)
+    if mask.shape[-2:] != (shape.height, shape.width):
+        mask = F.interpolate(mask, size=(shape.height, shape.width), mode="area")
+    return 1.0 + (weight - 1.0) * mask[:, 0]
+
+
 def check_length(key: str, length: int, frames: int) -> None:
     if length < frames:
         raise ValueError(f"clip {key} has {length} frames but the model trains on {frames}: "
@@ -50,19 +61,22 @@ def check_length(key: str, length: int, frames: int) -> None:
 
 
 class TrainClips(torch.utils.data.IterableDataset):
-    """Endless (video, caption, key, position) for this rank: epoch after epoch over `urls`, skipping
-    the held-out keys. `start` is the position to continue after, as saved in a checkpoint."""
+    """Endless (video, caption, key, position, pixel weights) for this rank: epoch after epoch over
+    `urls`, skipping the held-out keys. `start` is the position to continue after, as saved in a
+    checkpoint. With `object_weight` > 1 the clips' instance ids weight the loss (`object_weights`)."""
 
     def __init__(self, urls: list[str], shape: ClipShape, *, kinds, languages, seed: int,
-                 exclude=frozenset(), start: tuple[int, int] = (0, 0)):
+                 exclude=frozenset(), start: tuple[int, int] = (0, 0), object_weight: float = 1.0):
         super().__init__()
         self.urls, self.shape, self.kinds, self.languages = list(urls), shape, tuple(kinds), tuple(languages)
-        self.seed, self.exclude, self.start = seed, frozenset(exclude), start
+        self.seed, self.exclude, self.start, self.object_weight = seed, frozenset(exclude), start, object_weight
 
     def __iter__(self):
         epoch, skip = self.start
         while True:
-            dataset = shards.ClipDataset(self.urls, shuffle=SHUFFLE_BUFFER, seed=self.seed, decode=False)
+            weighted = self.object_weight != 1.0
+            dataset = shards.ClipDataset(self.urls, shuffle=SHUFFLE_BUFFER, seed=self.seed, decode=False,
+                                         arrays=("ids",) if weighted else ())
             dataset.set_epoch(epoch)
             used = 0
             for index, sample in enumerate(dataset, start=1):
@@ -76,7 +90,9 @@ class TrainClips(torch.utils.data.IterableDataset):
                 options = captions_of(sample["meta"], sample["txt"], self.kinds, self.languages)
                 used += 1
                 caption = options[int(rng.integers(len(options)))]
-                yield to_tensor(video, self.shape, start), caption, key, (epoch, index)
+                weights = (object_weights(sample["ids"]["ids"], self.shape, start, self.object_weight) if weighted
+                           else torch.ones(self.shape.frames, self.shape.height, self.shape.width))
+                yield to_tensor(video, self.shape, start), caption, key, (epoch, index), weights
             if not used and not skip:
                 raise RuntimeError(f"no training clips reached this worker from {len(self.urls)} shard(s): "
                                    "a dataset needs at least one shard per training worker")
@@ -84,11 +100,11 @@ class TrainClips(torch.utils.data.IterableDataset):
 
 
 def batches(clips: TrainClips, batch_size: int, loader_workers: int):
-    """Endless batches (videos [B, 3, F, H, W], captions, keys, positions); with one loader
-    worker the decoding runs in its own process, in the same order."""
+    """Endless batches (videos [B, 3, F, H, W], captions, keys, positions, pixel weights [B, F, H, W]);
+    with one loader worker the decoding runs in its own process, in the same order."""
     def collate(items):
-        videos, captions, keys, positions = zip(*items)
-        return torch.stack(videos), list(captions), list(keys), list(positions)
+        videos, captions, keys, positions, weights = zip(*items)
+        return torch.stack(videos), list(captions), list(keys), list(positions), torch.stack(weights)
 
     loader = torch.utils.data.DataLoader(clips, batch_size=batch_size, collate_fn=collate,
                                          num_workers=loader_workers, prefetch_factor=4 if loader_workers else None)

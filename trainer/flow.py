@@ -41,7 +41,8 @@ def velocity(x0_hat: torch.Tensor, x: torch.Tensor, t: torch.Tensor, pt: int, t_
 
 
 def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Generator, *,
-                  caption_dropout: float = 0.1, cond_prob: float = 0.25, t_mean: float = 1.0, t_std: float = 1.0):
+                  caption_dropout: float = 0.1, cond_prob: float = 0.25, t_mean: float = 1.0, t_std: float = 1.0,
+                  t_uniform: float = 0.0, loss_t_min: float = T_MIN, pixel_weight: torch.Tensor | None = None):
     """Flow-matching loss for a batch of clips x0 [B, C, T, H, W] in [-1, 1].
 
     Captions are blanked with probability `caption_dropout` (the unconditional branch of
@@ -52,6 +53,8 @@ def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Gener
     pt = _dit(model).cfg.patch[0]
     Tp = x0.shape[2] // pt
     t = logit_normal(B, gen, t_mean, t_std)
+    if t_uniform:
+        t = torch.where(torch.rand(B, generator=gen) < t_uniform, torch.rand(B, generator=gen), t)
     frames_t = t[:, None].repeat(1, Tp)
     if Tp > 1:
         prefix = torch.randint(1, Tp, (B,), generator=gen) * (torch.rand(B, generator=gen) < cond_prob)
@@ -61,10 +64,14 @@ def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Gener
     noise = torch.randn(x0.shape, generator=gen).to(device)
     frames_t = frames_t.to(device)
     x = noisy(x0, noise, frames_t, pt)
-    v = velocity(model(x, frames_t, captions), x, frames_t, pt)
-    weight = (frames_t > 0).repeat_interleave(pt, dim=1)[:, None, :, None, None]  # no loss on given frames
-    err = ((v - (noise - x0)) ** 2) * weight
-    per_clip = err.flatten(1).sum(1) / (weight.flatten(1).sum(1) * x0[:, :, 0].numel() / B)
+    x0_hat = model(x, frames_t, captions).float()
+    # v_hat - v = (x0 - x0_hat) / t: the velocity error, its weight 1 / t^2 capped at 1 / loss_t_min^2
+    tt = frames_t.repeat_interleave(pt, dim=1)[:, None, :, None, None].clamp(min=loss_t_min)
+    weight = (frames_t > 0).repeat_interleave(pt, dim=1)[:, None, :, None, None].float()  # no loss on given frames
+    if pixel_weight is not None:
+        weight = weight * pixel_weight.to(device)[:, None]
+    err = (((x0 - x0_hat) / tt) ** 2) * weight
+    per_clip = err.flatten(1).sum(1) / weight.expand_as(err).flatten(1).sum(1)  # a weighted mean per clip
     return per_clip.mean(), t, per_clip.detach()
 
 
@@ -107,7 +114,7 @@ def guided_velocity(model, x: torch.Tensor, t: torch.Tensor, context, guidance: 
 
 @torch.no_grad()
 def sample(model, captions: list[str], frames: int, height: int, width: int, *, steps: int = 50,
-           guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None) -> torch.Tensor:
+           guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None, shift: float = 1.0) -> torch.Tensor:
     """Generate clips [B, C, frames, height, width] in [-1, 1] with `steps` Euler steps.
 
     `first` [B, C, k, height, width] (k a multiple of the temporal patch, k < frames) are
@@ -124,6 +131,7 @@ def sample(model, captions: list[str], frames: int, height: int, width: int, *, 
     x = torch.randn((B, C, frames, height, width), generator=gen).to(device)
     context = _dit_context(model, list(captions) + [""] * B)
     ts = torch.linspace(1.0, 0.0, steps + 1)
+    ts = shift * ts / (1 + (shift - 1) * ts)
     for i in range(steps):
         frames_t = torch.full((B, frames // pt), ts[i].item(), device=device)
         frames_t[:, : k // pt] = 0.0

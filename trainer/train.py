@@ -91,7 +91,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
             _say(rank, f"resuming {len(state['workers'])} workers' run on {world}: data order and noise restart")
     net = DDP(model) if distributed else model
     stream = batches(TrainClips(urls, shape, kinds=cfg.caption_kinds, languages=cfg.languages, seed=cfg.seed,
-                                exclude=val_keys, start=position), cfg.batch_size, cfg.loader_workers)
+                                exclude=val_keys, start=position, object_weight=cfg.object_weight),
+                     cfg.batch_size, cfg.loader_workers)
     log = Metrics(out / METRICS, keep_until=step) if rank == 0 else None
 
     def save():
@@ -119,7 +120,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
     window, read, listed = Window(), {}, 0
     try:
         while step < cfg.steps:
-            videos, captions, keys, positions = next(stream)
+            videos, captions, keys, positions, weights = next(stream)
             position = positions[-1]
             for key, (epoch, _) in zip(keys, positions):
                 if listed < MAX_KEYS_LISTED:
@@ -129,7 +130,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 loss, t, per_clip = flow.training_loss(
                     net, videos.to(device, non_blocking=True), captions, gen, caption_dropout=cfg.caption_dropout,
-                    cond_prob=cfg.cond_prob, t_mean=cfg.t_mean, t_std=cfg.t_std)
+                    cond_prob=cfg.cond_prob, t_mean=cfg.t_mean, t_std=cfg.t_std, t_uniform=cfg.t_uniform,
+                    loss_t_min=cfg.loss_t_min, pixel_weight=weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf)
