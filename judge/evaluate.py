@@ -15,6 +15,7 @@ beside its reference:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -25,13 +26,14 @@ from simreel.shards.manifest import list_shards
 from simreel.shards.reader import iter_samples
 from simreel.shards.sample import decode_sample
 from simreel.judge import dynamics as dyn
-from simreel.judge import plausibility
-from simreel.judge.probe import ATTRIBUTES, Probe, agreement, faithful, prior_reading, read
+from simreel.judge import plausibility, stats
+from simreel.judge.probe import ATTRIBUTES, Probe, agreement, faithful, fixed_threads, prior_reading, read
 from simreel.judge.track import Palette, colour_labels, track
 from simreel.judge.truth import Truth, claimed, clip_truth
 
 
 READABLE_MARGIN = 0.1  # the probe must beat chance by this much for an attribute's faithfulness to mean anything
+DYNAMICS_FIGURES = ("model", "copy_last", "linear", "two_takes")
 
 
 @dataclass(frozen=True)
@@ -107,55 +109,143 @@ def load_clips(dataset_dir: str, window: Window, palette: Palette | None = None,
     return clips
 
 
+def hold_out(clips: list[Clip], every: int = 5) -> tuple[list[Clip], list[Clip]]:
+    """-> (held out, the probe's training clips): one clip in `every` is kept from the probe
+    so that its accuracy and the faithfulness ceiling rest on many real clips it never saw."""
+    held = len(clips) // every
+    return clips[:held], clips[held:]
+
+
 def _mean(values: list[float]) -> float:
-    values = [v for v in values if np.isfinite(v)]
-    return float(np.mean(values)) if values else float("nan")
+    return stats.nanmean(values)
 
 
-def derangement(n: int, seed: int) -> np.ndarray:
-    """A permutation with no fixed point: clip i gets the video made for another caption."""
-    if n < 2:
-        raise ValueError("the shuffled-caption floor needs at least 2 clips")
-    return (np.arange(n) + np.random.default_rng(seed).integers(1, n)) % n
+def _accuracy_row(acc: list[float], chance: list[float], seed: int) -> dict:
+    """Probe accuracy beside chance on the same clips; readable when it beats chance by
+    READABLE_MARGIN and the paired interval of (accuracy - chance) is above zero."""
+    pairs = [(a, c) for a, c in zip(acc, chance) if np.isfinite(a) and np.isfinite(c)]
+    margin = lambda items: stats.nanmean([a - c for a, c in items])  # noqa: E731
+    row = {"accuracy": stats.nanmean([a for a, _ in pairs]), "chance": stats.nanmean([c for _, c in pairs]),
+           "n": len(pairs), "ci95": stats.interval([a for a, _ in pairs], seed=seed),
+           "chance_ci95": stats.interval([c for _, c in pairs], seed=seed),
+           "margin_ci95": stats.interval(pairs, margin, seed=seed)}
+    row["readable"] = bool(row["accuracy"] > row["chance"] + READABLE_MARGIN and row["margin_ci95"] is not None
+                           and row["margin_ci95"][0] > 0)
+    return row
 
 
-def probe_accuracy(probe: Probe, clips: list[Clip], train_truths: list[Truth]) -> dict:
-    """The probe on real clips it never saw, every attribute of every clip, beside chance."""
+def probe_accuracy(probe: Probe, clips: list[Clip], train_truths: list[Truth], seed: int = 0) -> dict:
+    """The probe on real clips it never saw, every attribute of every clip, beside chance
+    (its best constant guess), each with n and a 95% interval."""
     readings, _ = read(probe, np.stack([c.video for c in clips]))
     prior = prior_reading(train_truths)
-    return {
-        a: {
-            "accuracy": _mean([agreement(r, c.truth)[a] for r, c in zip(readings, clips)]),
-            "chance": _mean([agreement(prior, c.truth)[a] for c in clips]),
-        }
-        for a in ATTRIBUTES
-    }
+    acc = [agreement(r, c.truth) for r, c in zip(readings, clips)]
+    chance = [agreement(prior, c.truth) for c in clips]
+    return {a: _accuracy_row([x[a] for x in acc], [x[a] for x in chance], seed) for a in ATTRIBUTES}
 
 
-def faithfulness(probe: Probe, clips: list[Clip], generated: np.ndarray, seed: int = 0) -> dict:
-    """{attribute: {generated, ceiling, floor, n}}: generated[i] was made for clips[i].caption;
-    n counts the prompts that state the attribute."""
-    real_read, _ = read(probe, np.stack([c.video for c in clips]))
+@dataclass(frozen=True)
+class Scores:
+    """Per-clip faithfulness, {attribute: score} for the attributes each caption states.
+    generated[i]: video i against prompt i; floor[i]: the other prompts' videos against
+    prompt i, averaged; ceiling[k]: unseen real clip k against its own caption."""
+
+    generated: list[dict]
+    floor: list[dict]
+    ceiling: list[dict]
+
+
+def faithfulness_scores(probe: Probe, prompted: list[Clip], generated: np.ndarray, unseen: list[Clip]) -> Scores:
+    """generated[i] was made for prompted[i].caption; `unseen`: real clips the probe never
+    saw (the ceiling rests on all of them, not on the few prompts). The floor pairs every
+    prompt with every other prompt's video (n(n-1) pairings, not one shuffle)."""
+    if len(prompted) < 2:
+        raise ValueError("the other-captions floor needs at least 2 prompts")
     gen_read, _ = read(probe, generated)
-    perm = derangement(len(clips), seed)
-    scored = {name: [faithful(readings[j], c.claims) for j, c in zip(order, clips)]
-              for name, readings, order in (("generated", gen_read, range(len(clips))),
-                                            ("ceiling", real_read, range(len(clips))), ("floor", gen_read, perm))}
-    return {a: {**{name: _mean([s[a] for s in rows if a in s]) for name, rows in scored.items()},
-                "n": sum(a in c.claims for c in clips)} for a in ATTRIBUTES}
+    real_read, _ = read(probe, np.stack([c.video for c in unseen]))
+    own = [faithful(r, c.claims) for r, c in zip(gen_read, prompted)]
+    floor = []
+    for i, c in enumerate(prompted):
+        others = [faithful(r, c.claims) for j, r in enumerate(gen_read) if j != i]
+        floor.append({a: stats.nanmean([o[a] for o in others]) for a in own[i]})
+    return Scores(own, floor, [faithful(r, c.claims) for r, c in zip(real_read, unseen)])
 
 
-def plausibility_of(videos, colours, palette: Palette) -> dict[str, float]:
-    """Pooled statistics; colours[i]: the colours clip i should hold (its objects or its prompt's)."""
-    return plausibility.summarise([plausibility.clip_stats(track(v, palette, c)) for v, c in zip(videos, colours)])
+def _over(attributes) -> Callable[[list[dict]], float]:
+    """Statistic over per-clip score dicts: the mean over `attributes` of each one's mean
+    over the clips that state it."""
+    return lambda items: stats.nanmean([stats.nanmean([d[a] for d in items if a in d]) for a in attributes])
+
+
+def faithfulness_row(scores: Scores, attributes, seed: int) -> dict:
+    """{generated, ci95, floor, floor_ci95, gain, gain_ci95, ceiling, ceiling_ci95, n,
+    ceiling_n} for one attribute (or the mean over several). gain = generated - floor,
+    paired per prompt: how much a video follows its own caption rather than any."""
+    attributes = tuple(attributes)
+    stat = _over(attributes)
+    prompts = [(g, f) for g, f in zip(scores.generated, scores.floor) if any(a in g for a in attributes)]
+    real = [c for c in scores.ceiling if any(a in c for a in attributes)]
+    gen, floor = [g for g, _ in prompts], [f for _, f in prompts]
+    gain = lambda items: stat([g for g, _ in items]) - stat([f for _, f in items])  # noqa: E731
+    return {"generated": stat(gen), "ci95": stats.interval(gen, stat, seed=seed),
+            "floor": stat(floor), "floor_ci95": stats.interval(floor, stat, seed=seed),
+            "gain": gain(prompts), "gain_ci95": stats.interval(prompts, gain, seed=seed),
+            "ceiling": stat(real), "ceiling_ci95": stats.interval(real, stat, seed=seed),
+            "n": len(prompts), "ceiling_n": len(real)}
+
+
+FAITH_FIGURES = ("generated", "floor", "gain", "ceiling")
+
+
+def faithfulness(scores: Scores, probe_rows: dict, seed: int = 0,
+                 min_clips: int = stats.MIN_CLIPS) -> tuple[dict, dict]:
+    """-> ({attribute: row}, headline). A row is decided only when enough prompts and real
+    clips state the attribute and the probe reads it (else its figures are None and
+    `reason` says why); the headline is the mean over the decided attributes alone."""
+    rows = {}
+    for a in ATTRIBUTES:
+        row = {**faithfulness_row(scores, [a], seed), "readable": probe_rows[a]["readable"]}
+        reason = (stats.undecided(row["n"], min_clips) or stats.undecided(row["ceiling_n"], min_clips)
+                  or (None if row["readable"] else "the probe does not read it better than chance"))
+        rows[a] = stats.withhold(row, reason, FAITH_FIGURES)
+    decided = [a for a in ATTRIBUTES if rows[a]["decided"]]
+    overall = faithfulness_row(scores, decided, seed)
+    return rows, stats.withhold({**overall, "attributes": decided}, None if decided else "no attribute decided",
+                                FAITH_FIGURES)
+
+
+def plausibility_of(videos, colours, palette: Palette) -> list[dict]:
+    """Per-clip statistics (`plausibility.clip_stats`); colours[i]: the colours clip i should
+    hold (its objects or its prompt's)."""
+    return [plausibility.clip_stats(track(v, palette, c)) for v, c in zip(videos, colours)]
+
+
+def plausibility_rows(columns: dict[str, list[dict]], seed: int, min_clips: int = stats.MIN_CLIPS) -> dict:
+    """{stat: {column: pooled value, column_ci95: interval over clips, column_n}}, the first
+    column's interval as ci95 and its clip count as n. A row is decided when the first two
+    columns (generated and real) rest on min_clips clips each; the other columns are clips
+    made implausible on purpose, there to show that the statistic can tell."""
+    names = list(columns)
+    rows = {}
+    for s in plausibility.STATS:
+        stat = lambda items, s=s: plausibility.summarise(items)[s]  # noqa: E731
+        row = {}
+        for i, name in enumerate(names):
+            ci = stats.interval(columns[name], stat, seed=seed)
+            row |= {name: stat(columns[name]), "ci95" if i == 0 else f"{name}_ci95": ci,
+                    "n" if i == 0 else f"{name}_n": len(columns[name])}
+        reason = next(filter(None, (stats.undecided(len(columns[n]), min_clips) for n in names[:2])), None)
+        rows[s] = stats.withhold(row, reason, names)
+    return rows
 
 
 def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: Palette,
-             takes: list[tuple[np.ndarray, np.ndarray]] = ()) -> tuple[dict, dict]:
+             takes: list[tuple[np.ndarray, np.ndarray]] = (), seed: int = 0) -> tuple[dict, dict]:
     """Continuations [N, frames, H, W, 3] of each clip's first k frames.
 
     `takes` pairs two real renders (windowed) of some of the scenes, the second with a
-    tiny perturbation. -> (metrics {metric: {model, copy_last, linear[, two_takes]}},
+    tiny perturbation. -> (metrics {metric: {model, copy_last, linear[, two_takes]}, each
+    with the clips measured (n) and 95% intervals (ci95 for the model, METHOD_ci95)},
     curves {position|velocity: {method: [per future frame]}}).
     """
     curves = {m: {"model": [], "copy_last": [], "linear": []} for m in ("position", "velocity")}
@@ -179,23 +269,34 @@ def dynamics(clips: list[Clip], continuations: np.ndarray, k: int, palette: Pale
             seen = dyn.mask_ious(np.concatenate([real[k - 1 : k], videos[method]]), real[k - 1 :])
             for m in ious:
                 ious[m][method].append(seen[m])
-    metrics = {}
-    for m, by in curves.items():
-        metrics[f"{m}_error"] = {meth: _mean([float(np.nanmean(c)) for c in v if np.isfinite(c).any()])
-                                 for meth, v in by.items()}
-    metrics["objects_kept"] = {meth: _mean(v) for meth, v in kept.items()}
+    per_clip = {f"{m}_error": {meth: [float(np.nanmean(c)) for c in v if np.isfinite(c).any()]
+                               for meth, v in by.items()} for m, by in curves.items()}
+    per_clip["objects_kept"] = kept
+    per_clip |= ious
+    metrics = {name: _row(by, seed) for name, by in per_clip.items()}
     mean_curves = {m: {meth: np.nanmean(np.stack(v), 0).tolist() if v else [] for meth, v in by.items()}
                    for m, by in curves.items()}
-    for m, by in ious.items():
-        metrics[m] = {meth: _mean(v) for meth, v in by.items()}
     if takes:
         pairs = [dyn.mask_ious(b[k - 1 :], a[k - 1 :]) for a, b in takes]
         for m in ious:
             ref = _mean([p[m] for p in pairs])
             metrics[m]["two_takes"] = ref
-            metrics[f"{m}_normalised"] = {meth: v / ref if ref > 0 else float("nan")
-                                          for meth, v in metrics[m].items() if meth != "two_takes"}
+            metrics[m]["two_takes_n"] = len(pairs)
+            scaled = {meth: [v / ref if ref > 0 else float("nan") for v in vals] for meth, vals in ious[m].items()}
+            metrics[f"{m}_normalised"] = _row(scaled, seed)
     return metrics, mean_curves
+
+
+def _row(by_method: dict[str, list[float]], seed: int) -> dict:
+    """{method: mean over clips, ...} with the first method's n and ci95 and the others'
+    method_ci95 (a normalised row divides each clip's figure by the two-takes mean)."""
+    row = {}
+    for i, (meth, values) in enumerate(by_method.items()):
+        values = [v for v in values if np.isfinite(v)]
+        row |= {meth: _mean(values), "ci95" if i == 0 else f"{meth}_ci95": stats.interval(values, seed=seed)}
+        if i == 0:
+            row["n"] = len(values)
+    return row
 
 
 def probe_frechet(a: np.ndarray, b: np.ndarray, basis: np.ndarray | None = None) -> float:
@@ -224,9 +325,11 @@ def evaluate(probe: Probe, train_truths: list[Truth], reference: list[Clip], cli
     """Every figure of the report.
 
     `train_truths`: what the probe trained on (chance is its best constant guess);
-    `reference`: real clips neither the probe nor the model saw, as many as there are
-    generated videos (the probe Fréchet distance's real-vs-real yardstick); `clips`: the
-    held-out real clips the prompts and continuations come from.
+    `reference`: real clips neither the probe nor the model saw (the probe Fréchet
+    distance's real-vs-real yardstick); `clips`: the held-out real clips the prompts and
+    continuations come from. Probe accuracy and the faithfulness ceiling rest on both.
+    Every row carries n and 95% bootstrap intervals (seeded by `seed`); a row on too few
+    clips is undecided (`stats.withhold`), and the headline averages decided rows only.
     `samples`: generated [N, ...] for clips keyed prompt_keys, continuations [M, ...] of
     clips keyed continued_keys (their first `context_frames` frames given).
     `variants` (all optional): take_a/take_b for takes_keys; gravity_reversed and
@@ -235,11 +338,11 @@ def evaluate(probe: Probe, train_truths: list[Truth], reference: list[Clip], cli
     by_key = {c.key: c for c in clips}
     prompted = [by_key[str(k)] for k in samples["prompt_keys"]]
     generated = samples["generated"]
-    metrics = {"probe": probe_accuracy(probe, clips, train_truths),
-               "faithfulness": faithfulness(probe, prompted, generated, seed)}
-    for a, row in metrics["faithfulness"].items():  # a judge no better than chance judges nothing
-        p = metrics["probe"][a]
-        row["readable"] = bool(p["accuracy"] > p["chance"] + READABLE_MARGIN)
+    unseen = clips + reference  # two datasets: keys may repeat, clips do not
+    with fixed_threads():
+        metrics = {"probe": probe_accuracy(probe, unseen, train_truths, seed)}
+        scores = faithfulness_scores(probe, prompted, generated, unseen)
+    metrics["faithfulness"], metrics["headline"] = faithfulness(scores, metrics["probe"], seed)
 
     columns = {"generated": plausibility_of(generated, [c.truth.colours for c in prompted], palette),
                "real": plausibility_of([c.video for c in clips], [c.truth.colours for c in clips], palette)}
@@ -247,16 +350,19 @@ def evaluate(probe: Probe, train_truths: list[Truth], reference: list[Clip], cli
         if len(variants.get(name, ())):
             colours = [str(c).split(",") for c in variants[f"{name}_colours"]]
             columns[name] = plausibility_of(variants[name], colours, palette)
-    metrics["plausibility"] = {s: {col: v[s] for col, v in columns.items()} for s in plausibility.STATS}
+    metrics["plausibility"] = plausibility_rows(columns, seed)
 
     continued = [by_key[str(k)] for k in samples["continued_keys"]]
     takes = list(zip(variants.get("take_a", ()), variants.get("take_b", ())))
-    metrics["dynamics"], metrics["dynamics_curves"] = dynamics(continued, samples["continuations"], context_frames,
-                                                               palette, takes)
+    rows, metrics["dynamics_curves"] = dynamics(continued, samples["continuations"], context_frames, palette, takes,
+                                                seed)
+    metrics["dynamics"] = {name: stats.withhold(row, stats.undecided(row["n"]), DYNAMICS_FIGURES)
+                           for name, row in rows.items()}
 
-    _, real_feats = read(probe, np.stack([c.video for c in prompted]))
-    _, gen_feats = read(probe, generated)
-    _, other_feats = read(probe, np.stack([c.video for c in reference]))
+    with fixed_threads():
+        _, real_feats = read(probe, np.stack([c.video for c in prompted]))
+        _, gen_feats = read(probe, generated)
+        _, other_feats = read(probe, np.stack([c.video for c in reference[: len(generated)]]))  # equal sizes
     k = max(2, min(8, len(generated) // 4))
     basis = principal_axes(real_feats, k)
     metrics["probe_frechet"] = {"generated_vs_real": probe_frechet(gen_feats, real_feats, basis),

@@ -10,6 +10,7 @@ layer away; colours and their motion also come from the calibrated colour tracke
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,19 @@ from simreel.judge.track import Palette, track
 from simreel.judge.truth import MOTIONS, Truth
 
 ATTRIBUTES = ("colours", "shapes", "count", "collision", "camera", "motion")
+THREADS = 2  # the judge's torch thread count on CPU, whatever OMP_NUM_THREADS or the core count say
+
+
+@contextmanager
+def fixed_threads(n: int = THREADS):
+    """Run torch on `n` CPU threads, then restore the caller's count. Reductions split by
+    thread count, so the probe would otherwise train to other last bits on each machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -178,7 +192,13 @@ def train_probe(
     lr: float = 2e-3, width: int = 32, seed: int = 0, log=None,
 ) -> Probe:
     """Fit a probe on uint8 clips [N, T, H, W, 3] of one size and their truths (on a GPU if
-    there is one; the clips stay in host memory)."""
+    there is one; the clips stay in host memory), seeded and on `fixed_threads`."""
+    with fixed_threads():
+        return _train(videos, truths, palette, epochs=epochs, batch_size=batch_size, lr=lr, width=width, seed=seed,
+                      log=log)
+
+
+def _train(videos, truths, palette, *, epochs, batch_size, lr, width, seed, log) -> Probe:
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # parameter init
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -219,6 +239,11 @@ def train_probe(
 def read(probe: Probe, videos: np.ndarray, batch_size: int = 32) -> tuple[list[Truth], np.ndarray]:
     """What the probe reads in each clip, and its features (trunk and colour features, for the
     Fréchet distance)."""
+    with fixed_threads():
+        return _read(probe, videos, batch_size)
+
+
+def _read(probe: Probe, videos: np.ndarray, batch_size: int) -> tuple[list[Truth], np.ndarray]:
     v = probe.vocab
     readings, feats = [], []
     for i in range(0, len(videos), batch_size):

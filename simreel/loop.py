@@ -314,7 +314,7 @@ def continuation_clips(cfg: LoopConfig, clips: list) -> list:
 def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
     from simreel.scenes.vocabulary import COLOURS
     from simreel.judge import probe as probes
-    from simreel.judge.evaluate import evaluate, load_clips
+    from simreel.judge.evaluate import evaluate, hold_out, load_clips
     from simreel.judge.track import Palette
 
     w = window(cfg)
@@ -327,8 +327,7 @@ def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
     (here / "palette.json").write_text(json.dumps(palette.to_dict(), indent=1))
     p = cfg.probe
     samples = dict(np.load(out / "sample" / "samples.npz"))
-    held = min(len(samples["generated"]), len(train_clips) // 4)  # real clips nobody trained on, for the FD yardstick
-    reference, train_clips = train_clips[:held], train_clips[held:]
+    reference, train_clips = hold_out(train_clips)  # real clips nobody trains on: the ceiling's, FD's yardstick
     say(f"evaluate: training the probe on {len(train_clips)} clips")
     probe = probes.train_probe(np.stack([c.video for c in train_clips]), [c.truth for c in train_clips], palette,
                                epochs=p["epochs"], batch_size=p["batch_size"], width=p["width"], seed=cfg.seed,

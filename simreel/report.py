@@ -80,7 +80,58 @@ def _fmt(v) -> str:
         return "–"
     if isinstance(v, float):
         return "–" if not math.isfinite(v) else f"{v:.3f}"
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+        return f"[{v[0]:.2f}, {v[1]:.2f}]"  # a 95% interval
     return html.escape(str(v))
+
+
+def _with_ci(value, ci) -> str:
+    """0.512 [0.41, 0.62]: a figure and its 95% interval in one cell."""
+    return _fmt(value) if value is None or ci is None else f"{_fmt(value)} <small>{_fmt(ci)}</small>"
+
+
+HEADLINE_COLUMNS = (("generated", "ci95", "generated for the caption"),
+                    ("ceiling", "ceiling_ci95", "ceiling: real clips"),
+                    ("floor", "floor_ci95", "floor: other captions' videos"),
+                    ("gain", "gain_ci95", "caption following: generated − floor"))
+
+
+def answer(head: dict) -> str:
+    """One sentence answering "did the model learn the data?" from the headline row,
+    read against its intervals, never against the figures' last digits."""
+    if not head.get("decided"):
+        return ("<b>Undecided.</b> No attribute was stated by enough prompts and real clips, in a way the "
+                "probe can read, to judge the model; generate for more prompts (sample.prompts).")
+    gain, gain_ci = head["gain"], head["gain_ci95"]
+    said = f"generated − floor = {_with_ci(gain, gain_ci)} over {', '.join(head['attributes'])}"
+    if gain_ci is None or gain_ci[0] <= 0:
+        return (f"<b>No.</b> Its videos match their own captions no better than videos made for other captions "
+                f"({said}: the 95% interval does not lie above zero).")
+    if head["ci95"] is not None and head["ceiling_ci95"] is not None and head["ci95"][1] >= head["ceiling_ci95"][0]:
+        return f"<b>Yes.</b> Its videos follow their own captions ({said}) about as well as the real clips do."
+    return (f"<b>In part.</b> Its videos follow their own captions ({said}, above zero with 95% confidence), "
+            f"but stay below the real clips' ceiling.")
+
+
+def headline(m: dict) -> str:
+    """The report's first section: the answer, then one table of the decided attributes and
+    their mean (generated, ceiling, floor, caption following, each with its 95% interval)."""
+    rows, head = m.get("faithfulness", {}), m.get("headline", {})
+    decided = {a: r for a, r in rows.items() if r.get("decided")}
+    if head.get("decided"):
+        decided[f"mean of the {len(head['attributes'])} decided"] = head
+    cells = "".join(f"<th>{html.escape(title)}</th>" for _, _, title in HEADLINE_COLUMNS)
+    body = "".join(f"<tr><th>{html.escape(name)}</th><td>{r['n']}</td><td>{r['ceiling_n']}</td>"
+                   + "".join(f"<td>{_with_ci(r[v], r[ci])}</td>" for v, ci, _ in HEADLINE_COLUMNS) + "</tr>"
+                   for name, r in decided.items())
+    skipped = [f"{html.escape(a)} ({html.escape(r.get('reason', ''))})" for a, r in rows.items()
+               if not r.get("decided")]
+    return ("<h2 id=answer>Did the model learn the data?</h2>"
+            f"<p class=answer>{answer(head)}</p>"
+            "<table class=headline><caption>caption faithfulness: the probe's reading of each video scored "
+            "against what its prompt states, 95% bootstrap intervals in brackets</caption>"
+            f"<tr><th>attribute</th><th>prompts</th><th>real clips</th>{cells}</tr>{body}</table>"
+            + (f"<p class=note>Not decided (no figure given): {'; '.join(skipped)}.</p>" if skipped else ""))
 
 
 def table(rows: dict[str, dict], columns: list[str] | None = None, caption: str = "") -> str:
@@ -160,6 +211,8 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 caption{text-align:left;font-weight:bold;padding:4px 0}
 pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:12px}
 .note{color:#555;font-size:13px;max-width:900px}
+.answer{font-size:16px;max-width:900px}
+table.headline td{white-space:nowrap}
 """
 
 READY = """
@@ -198,6 +251,10 @@ def write(out: Path, inputs: ReportInputs) -> Path:
     m = inputs.metrics
     parts = [f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(inputs.title)}</title>",
              f"<style>{STYLE}</style></head><body><h1>{html.escape(inputs.title)}</h1>"]
+    parts.append(headline(m))  # the answer first, then the clips it rests on, then the details
+    parts.append("<h2 id=generated>Generated beside real, same caption</h2><div class='grid pairs'>")
+    parts += [_video(media / f"pair{i:03d}.mp4", s) for i, s in enumerate(inputs.pairs)]
+    parts.append("</div>")
     if inputs.timings:
         parts.append(table({k: {"seconds": v} for k, v in inputs.timings.items()}, ["seconds"], "wall time per stage"))
 
@@ -211,16 +268,14 @@ def write(out: Path, inputs: ReportInputs) -> Path:
     if inputs.training_log:
         parts.append(_chart(charts / "training.png", _curve(inputs.training_log)))
 
-    parts.append("<h2 id=generated>Generated beside real, same caption</h2><div class='grid pairs'>")
-    parts += [_video(media / f"pair{i:03d}.mp4", s) for i, s in enumerate(inputs.pairs)]
-    parts.append("</div>")
-
     parts.append("<h2 id=evaluation>Evaluation</h2>")
     parts.append(_EVAL_NOTE)
     if "probe" in m:
-        parts.append(table(m["probe"], ["accuracy", "chance"], "probe on held-out real clips (the judge's ceiling)"))
+        parts.append(table(m["probe"], ["accuracy", "ci95", "chance", "margin_ci95", "n", "readable"],
+                           "probe on held-out real clips (the judge's ceiling)"))
     if "faithfulness" in m:
-        parts.append(table(m["faithfulness"], ["generated", "ceiling", "floor", "n", "readable"],
+        parts.append(table(m["faithfulness"], ["generated", "ci95", "ceiling", "ceiling_ci95", "floor", "floor_ci95",
+                                               "gain", "gain_ci95", "n", "ceiling_n", "readable", "reason"],
                            "caption faithfulness per attribute the prompt states"))
     if "plausibility" in m:
         parts.append(table(m["plausibility"], None, "physical plausibility from tracked pixels"))
@@ -245,9 +300,14 @@ def write(out: Path, inputs: ReportInputs) -> Path:
 
 
 _EVAL_NOTE = """<p class=note>The judge is trained here on factory clips whose truth is known. <b>ceiling</b>:
-the probe reading the real clip of each caption; <b>floor</b>: the probe reading videos generated for
-other (shuffled) captions, scored against this caption; <b>chance</b>: the best constant guess;
-<b>readable</b>: the probe beats chance by 0.1 on held-out real clips (else that row judges nothing).
+the probe reading real clips it never saw (<b>ceiling_n</b> of them), each scored against its own caption;
+<b>floor</b>: the probe reading the videos generated for every other caption, scored against this
+caption; <b>gain</b>: generated − floor, paired per prompt (caption following); <b>chance</b>: the best
+constant guess; <b>readable</b>: the probe beats chance by 0.1, and by more than zero with 95%
+confidence, on held-out real clips. <b>n</b>: the clips a row rests on; <b>ci95</b>: the 95% bootstrap
+interval of the row's first figure (X_ci95: of figure X), resampling clips. A row on fewer than 8
+clips, or one the probe cannot read, is not decided: its figures are left out (–) and
+<b>reason</b> says why.
 <b>objects_seen</b>: the share of expected objects a video shows at all; the other plausibility
 statistics only speak of objects that are seen.
 Plausibility columns other than generated/real are clips made implausible on purpose, to show the

@@ -1,19 +1,22 @@
 """The judge on real rendered clips: the tracker against the renderer's instance ids, the
 plausibility statistics against clips made implausible on purpose, the dynamics metrics
-against known continuations, and the probe Fréchet distance's basic sense."""
+against known continuations, and the probe Fréchet distance's basic sense; then how sure
+the judge is: intervals, undecided rows, and a probe that trains alike on any thread count."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from simreel import render
 from simreel import scenes
 from simreel.scenes.vocabulary import COLOURS
 from simreel.shards import decode_video, encode_video
 from simreel.judge import variants
-from simreel.judge import plausibility
+from simreel.judge import plausibility, probe, stats
 from simreel.judge.dynamics import mask_ious
-from simreel.judge.evaluate import Window, dynamics, probe_frechet
+from simreel.judge.evaluate import Scores, Window, dynamics, faithfulness, probe_frechet
+from simreel.judge.probe import ATTRIBUTES
 from simreel.judge.track import Palette, colour_labels, track
 from simreel.judge.truth import Truth
 
@@ -118,6 +121,7 @@ def test_dynamics_metrics_rank_the_truth_first(rendered, palette):
     assert metrics["spatiotemporal_iou"]["model"] == 1.0
     assert metrics["spatiotemporal_iou"]["copy_last"] < 0.1
     assert metrics["objects_kept"]["model"] == 1.0
+    assert metrics["spatiotemporal_iou"]["n"] == len(clips) and metrics["spatiotemporal_iou"]["ci95"] == [1.0, 1.0]
     assert len(curves["position"]["linear"]) == 12
 
 
@@ -136,3 +140,73 @@ def test_probe_frechet_distance_grows_with_the_gap():
     a, b = rng.normal(size=(200, 8)), rng.normal(size=(200, 8))
     assert probe_frechet(a, b) < probe_frechet(a, b + 1.0)
     assert probe_frechet(a, a) == pytest.approx(0.0, abs=1e-3)
+
+
+# ---------------------------------------------------------------- how sure the judge is
+
+
+def test_bootstrap_interval_is_seeded_and_covers_the_mean():
+    values = np.random.default_rng(1).normal(0.5, 0.2, size=40)
+    ci = stats.interval(values, seed=0)
+    assert ci == stats.interval(values, seed=0)  # the same clips give the same interval anywhere
+    assert ci[0] < values.mean() < ci[1]
+    wider = stats.interval(values[:10], seed=0)  # fewer clips, less certainty
+    assert wider[1] - wider[0] > ci[1] - ci[0]
+    assert stats.interval(values[:1], seed=0) is None
+
+
+def test_a_row_on_too_few_clips_is_undecided_and_scores_nothing():
+    row = {"generated": 0.0, "ci95": [0.0, 0.0], "floor": 1.0, "floor_ci95": [1.0, 1.0], "n": 3}
+    kept = stats.withhold(row, stats.undecided(row["n"]), ("generated", "floor"))
+    assert kept["decided"] is False and kept["reason"] == f"n=3 < {stats.MIN_CLIPS}"
+    assert kept["generated"] is None and kept["floor"] is None and kept["ci95"] is None and kept["n"] == 3
+    assert stats.withhold(row, stats.undecided(stats.MIN_CLIPS), ("generated",))["decided"] is True
+
+
+def scores(agree: float, n: int, seed: int = 0) -> Scores:
+    """Per-clip faithfulness where each video matches its own caption's colours with
+    probability `agree` and any other caption's with probability 0.2; count is stated by 3."""
+    rng = np.random.default_rng(seed)
+    own = [{"colours": float(rng.random() < agree), **({"count": 1.0} if i < 3 else {})} for i in range(n)]
+    floor = [{"colours": 0.2, **({"count": 0.0} if i < 3 else {})} for i in range(n)]
+    real = [{"colours": float(rng.random() < 0.9), **({"count": 1.0} if i < 3 else {})} for i in range(3 * n)]
+    return Scores(own, floor, real)
+
+
+def test_faithfulness_decides_on_enough_clips_and_the_headline_skips_the_rest():
+    readable = {a: {"readable": True} for a in ATTRIBUTES}
+    rows, head = faithfulness(scores(0.8, 24), readable, seed=0)
+    assert rows["colours"]["decided"] and rows["colours"]["n"] == 24 and rows["colours"]["ceiling_n"] == 72
+    assert rows["count"]["decided"] is False and rows["count"]["generated"] is None  # 3 prompts state it
+    assert rows["shapes"]["decided"] is False and rows["shapes"]["n"] == 0
+    assert head["attributes"] == ["colours"] and head["generated"] == rows["colours"]["generated"]
+    lo, hi = rows["colours"]["gain_ci95"]
+    assert 0 < lo <= rows["colours"]["gain"] <= hi  # follows its captions, beyond doubt
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert width(rows["colours"]["ceiling_ci95"]) < width(rows["colours"]["ci95"])  # 72 real clips, 24 prompts
+    rows, head = faithfulness(scores(0.2, 24), readable, seed=0)  # no better than other captions' videos
+    assert rows["colours"]["gain_ci95"][0] < 0 < rows["colours"]["gain_ci95"][1]
+    unread = {**readable, "colours": {"readable": False}}
+    rows, head = faithfulness(scores(0.8, 24), unread, seed=0)
+    assert not rows["colours"]["decided"] and not head["decided"] and head["generated"] is None
+
+
+def test_the_probe_trains_to_the_same_bits_whatever_the_callers_thread_count():
+    """torch reductions split by thread count; the judge fixes its own and restores the caller's."""
+    rng = np.random.default_rng(0)
+    names = sorted(COLOURS)
+    videos = rng.integers(0, 256, size=(8, 4, 16, 16, 3), dtype=np.uint8)
+    truths = [Truth(frozenset({names[i % 3]}), frozenset({("cube", "sphere")[i % 2]}), 1 + i % 2, bool(i % 2),
+                    "static", ((names[i % 3], "falls"),)) for i in range(len(videos))]
+    palette = Palette.from_srgb(COLOURS)
+    before = torch.get_num_threads()
+    weights = []
+    try:
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            p = probe.train_probe(videos, truths, palette, epochs=2, batch_size=4, width=8, seed=0)
+            assert torch.get_num_threads() == threads
+            weights.append(torch.cat([v.flatten().float() for v in p.state_dict().values()]))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(*weights)

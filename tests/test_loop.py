@@ -97,25 +97,46 @@ def test_evaluate_command_rejudges_a_finished_loop(loop, tmp_path):
 
 
 def test_metrics_have_the_promised_shape(loop):
+    """Every judged row says how many clips it rests on and gives a 95% interval; a row on
+    too few clips says so and gives no figure; the headline takes decided rows only."""
     metrics = json.loads((loop[0] / "report" / "metrics.json").read_text())
     for attr, row in metrics["faithfulness"].items():
-        assert set(row) >= {"generated", "ceiling", "floor"}, attr
-    for stat, row in metrics["plausibility"].items():
-        assert set(row) >= {"generated", "real"}, stat
+        assert set(row) >= {"generated", "ceiling", "floor", "gain", "n", "ceiling_n", "ci95", "decided"}, attr
+        if row["decided"]:
+            assert row["n"] >= 8 and row["ceiling_n"] >= 8, row
+            for figure in ("generated", "ceiling", "floor"):
+                lo, hi = row["ci95" if figure == "generated" else f"{figure}_ci95"]
+                assert 0 <= lo <= row[figure] <= hi <= 1, (attr, figure, row)
+        else:
+            assert row["reason"] and row["generated"] is None and row["ci95"] is None, (attr, row)
+    head = metrics["headline"]
+    assert head["attributes"] == [a for a, r in metrics["faithfulness"].items() if r["decided"]]
+    for section, first in (("plausibility", "generated"), ("dynamics", "model")):
+        for name, row in metrics[section].items():
+            assert "n" in row and "ci95" in row and "decided" in row, (section, name)
+            if row["decided"]:
+                assert row["n"] >= 8, (section, name, row)
+            else:
+                assert row["reason"] and row[first] is None and row["ci95"] is None, (section, name, row)
+    for name, row in metrics["plausibility"].items():
+        assert set(row) >= {"generated", "real", "real_n", "real_ci95"}, name
     for name, row in metrics["dynamics"].items():
-        assert set(row) >= {"model", "copy_last", "linear"}, name
+        assert set(row) >= {"model", "copy_last", "linear", "copy_last_ci95"}, name
     assert metrics["probe_frechet"]["generated_vs_real"] >= 0
 
 
 def test_the_judge_is_honest(loop):
-    """The probe reads real clips it never saw far better than chance; videos made for
-    other captions score lower than the real clips; implausible clips are flagged."""
+    """The probe reads real clips it never saw better than chance, with 95% confidence;
+    videos made for other captions score below the real clips' interval; implausible clips
+    are flagged. Margins and intervals, not last digits: torch differs across machines."""
     m = json.loads((loop[0] / "report" / "metrics.json").read_text())
     probe = m["probe"]
-    for attribute in ("colours", "motion"):  # what ~80 clips of 32x32 pixels can teach (the demo's 400 teach more)
-        assert probe[attribute]["accuracy"] > probe[attribute]["chance"] + 0.2, (attribute, probe)
-    faith = [r for r in m["faithfulness"].values() if r["n"] and r["ceiling"] is not None]
-    assert sum(r["floor"] for r in faith) < sum(r["ceiling"] for r in faith), m["faithfulness"]
+    for attribute in ("colours", "motion"):  # what ~90 clips of 32x32 pixels can teach (the demo's 320 teach more)
+        assert probe[attribute]["readable"] and probe[attribute]["margin_ci95"][0] > 0, (attribute, probe)
+        assert probe[attribute]["n"] >= 30, probe[attribute]  # the eval split and the probe's held-out clips
+    head = m["headline"]
+    assert head["decided"] and {"colours", "motion"} <= set(head["attributes"]), m["faithfulness"]
+    assert head["floor"] < head["ceiling_ci95"][0], head
     p = m["plausibility"]
     assert p["vanish_per_clip"]["object_removed"] > p["vanish_per_clip"]["real"], p["vanish_per_clip"]
     assert p["down_accel_fraction"]["gravity_reversed"] < p["down_accel_fraction"]["real"], p["down_accel_fraction"]
