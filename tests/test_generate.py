@@ -73,8 +73,8 @@ def test_sample_content(one_worker, config):
     sample = next(iter(shards.ClipDataset(str(one_worker), arrays=("traj", "ids"))))
     meta = sample["meta"]
     assert sample["video"].shape == (8, 32, 32, 3)
-    assert sample["ids"]["ids"].shape == (8, 32, 32)
-    assert sample["traj"]["positions"].shape[:2] == (8, len(meta["scene"]["objects"]))
+    assert sample["ids"].shape == (8, 32, 32)
+    assert sample["traj_positions"].shape[:2] == (8, len(meta["scene"]["objects"]))
     assert set(meta["captions"]["short"]) == {"en", "zh"} and sample["txt"] == meta["captions"]["short"]["en"]
     assert meta["config_hash"] == config.hash and meta["generator"]["name"] == "simreel"
     assert len(meta["camera"]["poses"]) == 8 and meta["scene"]["family"] == meta["family"]
