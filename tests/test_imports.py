@@ -33,3 +33,31 @@ def test_no_module_imports_a_stage_by_its_bare_name():
     assert len(sources) > 50
     bare = [f"{p.relative_to(ROOT)}:{line}: {name}" for p in sources for line, name in imported(p) if name in STAGES]
     assert not bare, "import these as simreel.<stage>:\n" + "\n".join(bare)
+
+
+# Which stages each stage may import: only those upstream of it. `simreel` (the glue) alone wires
+# them together and is imported by none; only `scenes` touches pybullet.
+UPSTREAM = {"scenes": set(), "render": {"scenes"}, "captioning": {"scenes"}, "shards": set(),
+            "trainer": {"shards"}, "judge": {"shards", "scenes", "render"}}
+
+
+def test_stages_import_only_what_is_upstream():
+    wrong = []
+    for stage, allowed in UPSTREAM.items():
+        for p in (ROOT / stage).rglob("*.py"):
+            tree = ast.parse(p.read_text(encoding="utf-8"), str(p))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                else:
+                    continue
+                for name in names:
+                    parts = name.split(".")
+                    if parts[0] == "pybullet" and stage != "scenes":
+                        wrong.append(f"{p.relative_to(ROOT)}:{node.lineno}: {name}")
+                    elif parts[0] == "simreel" and len(parts) > 1 and parts[1] != stage and (
+                            parts[1] not in UPSTREAM or parts[1] not in allowed):
+                        wrong.append(f"{p.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert not wrong, "a stage imports downstream, sideways or the glue:\n" + "\n".join(wrong)
