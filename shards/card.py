@@ -44,7 +44,7 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
     if preview:
         out += [f"![first clips of the dataset]({preview})", ""]
     out += ["## Loading", "", "```python",
-            "import shards  # from simreel",
+            "from simreel import shards",
             "ds = shards.ClipDataset(\"DATASET_DIR\", shuffle=1000)  # torch IterableDataset",
             "rays = shards.ray_dataset(\"DATASET_DIR\")               # ray.data.Dataset",
             "```", "",

@@ -1,7 +1,10 @@
 """Training-side readers: a torch IterableDataset and a Ray Data dataset over shards.
 
-Both yield the same sample dict: {"__key__": str, "video": uint8 [T,H,W,3], "meta": dict
-(KEY.json), "txt": str}, plus one entry per requested array member ("traj", "ids", ...).
+Both yield the same rows for the same options: {"__key__": str, "video": uint8 [T,H,W,3]
+(or "mp4": bytes with decode=False), "meta": dict (KEY.json), "txt": str}, plus one flat
+entry per array in each requested member (`columns`): "ids", "depth", "flow" as they are,
+"traj_positions", "traj_orientations", ... for the others. Flat, because a Ray Data column
+is one array (Arrow stores it natively); a dict of arrays would not be.
 """
 from __future__ import annotations
 
@@ -27,6 +30,15 @@ def _urls(source: str | Sequence[str]) -> list[str]:
     return urls
 
 
+def columns(sample: dict, arrays: Sequence[str]) -> dict:
+    """Flatten each requested array member into columns: the array named like its member keeps
+    the name ("ids"), the others get the member as prefix ("traj_positions")."""
+    for stem in arrays:
+        for name, array in sample.pop(stem).items():
+            sample[name if name == stem else f"{stem}_{name}"] = array
+    return sample
+
+
 def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
@@ -41,7 +53,8 @@ class ClipDataset(torch.utils.data.IterableDataset):
     - `resample`: draw shards with replacement forever, each rank and worker its own
       stream (use with a step budget, not epochs); no splitting is needed then.
     - `decode`: decode the mp4 to "video"; False leaves the bytes under "mp4".
-    - `arrays`: array members to load too, e.g. ("traj", "ids").
+    - `arrays`: array members to load too, e.g. ("traj", "ids"), as flat columns ("traj_positions",
+      "ids", ...; see the module docstring).
 
     Without resampling each shard goes to exactly one (rank, worker), so one epoch
     yields every key once across them all, given at least as many shards as
@@ -74,7 +87,8 @@ class ClipDataset(torch.utils.data.IterableDataset):
             rng = random.Random(_seed(self.seed, self.epoch, rank, worker))
             samples = wds.shuffle(self.shuffle, initial=self.shuffle, rng=rng)(samples)
         for raw in samples:
-            yield {"__key__": raw["__key__"], **decode_sample(raw, video=self.decode, arrays=self.arrays)}
+            yield {"__key__": raw["__key__"], **columns(decode_sample(raw, video=self.decode, arrays=self.arrays),
+                                                        self.arrays)}
 
 
 def collate_clips(batch: list[dict]) -> dict:
@@ -87,13 +101,9 @@ def collate_clips(batch: list[dict]) -> dict:
 
 
 def ray_dataset(urls: str | Sequence[str], *, decode: bool = True, arrays: Sequence[str] = ()):
-    """The shards as a `ray.data.Dataset` of the same sample dicts (read with
-    `ray.data.read_webdataset`, decoded in parallel by Ray).
-
-    Arrays become one tensor column each, so Arrow stores them natively: the array
-    named like its member stays as it is ("ids", "depth", "flow"), others are
-    prefixed ("traj_positions", "traj_orientations", ...).
-    """
+    """The shards as a `ray.data.Dataset` whose rows are ClipDataset's samples for the same
+    `decode` and `arrays` (read with `ray.data.read_webdataset`, decoded in parallel by Ray);
+    each array is one tensor column."""
     import ray.data
 
     arrays = tuple(arrays)
@@ -101,10 +111,7 @@ def ray_dataset(urls: str | Sequence[str], *, decode: bool = True, arrays: Seque
 
     def to_sample(row: dict) -> dict:
         sample = decode_sample({ext: row[ext] for ext in members}, video=decode, arrays=arrays)
-        for stem in arrays:
-            for name, array in sample.pop(stem).items():
-                sample[name if name == stem else f"{stem}_{name}"] = array
-        return {"__key__": row["__key__"], **sample}
+        return {"__key__": row["__key__"], **columns(sample, arrays)}
 
     ds = ray.data.read_webdataset(_urls(urls), decoder=None, suffixes=members)
     return ds.map(to_sample)

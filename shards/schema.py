@@ -19,7 +19,8 @@ MEMBERS = {
     "txt": "the short caption in the first configured language, UTF-8, for tools that expect one",
     "traj.npz": "per-frame object state: positions [T,N,3] m, orientations [T,N,4] xyzw, "
     "linear_velocities [T,N,3] m/s, angular_velocities [T,N,3] rad/s; N follows scene.objects",
-    "depth.npz": "`depth` float32 [T,H,W], metres along the optical axis (when asked for)",
+    "depth.npz": "`depth` float32 [T,H,W], metres along the optical axis; `inf` on the background, where no surface "
+    "is hit (when asked for)",
     "ids.npz": "`ids` uint8 [T,H,W], 0 = background/floor/statics, object k = k+1 (when asked for)",
     "flow.npz": "`flow` float32 [T,H,W,2], forward optical flow (du, dv) in pixels (when asked for)",
 }

@@ -72,6 +72,7 @@ def corpus() -> list[dict]:
         return list(pool.map(_scene_record, jobs, chunksize=10))
 
 
+@pytest.mark.slow  # the corpus: 1,000 simulated scenes
 def test_every_claim_checks_out_on_200_scenes_per_family(corpus):
     assert {r["family"] for r in corpus} == set(FAMILIES)
     bad = [(r["family"], r["seed"], f) for r in corpus for f in r["failures"]]
@@ -84,6 +85,7 @@ def test_every_claim_checks_out_on_200_scenes_per_family(corpus):
         assert needed in predicates, f"no scene produced a {needed!r} claim"
 
 
+@pytest.mark.slow  # the corpus: 1,000 simulated scenes
 def test_counterfactual_answers_match_a_fresh_resimulation(corpus):
     asked = 0
     answers = set()
@@ -105,6 +107,7 @@ def test_counterfactual_answers_match_a_fresh_resimulation(corpus):
     assert {"Yes", "No"} <= answers, "counterfactual answers never vary"
 
 
+@pytest.mark.slow  # the corpus: 1,000 simulated scenes
 def test_every_question_kind_is_asked_and_predictions_come_from_a_longer_run(corpus):
     kinds = {q["kind"] for r in corpus for q in r["captions"]["qa"]["en"]}
     assert kinds == set(captioning.types.QA_KINDS)
@@ -150,6 +153,7 @@ def _parse_zh(text: str) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow  # the corpus: 1,000 simulated scenes
 def test_every_referring_expression_picks_out_exactly_one_object(corpus):
     checked = 0
     for r in corpus:
@@ -198,6 +202,7 @@ def _mentions(text: str, lang: str, spec: SceneSpec, claims: list[Claim]) -> set
     return {o.name for o in spec.objects if chinese.COLOUR[o.colour] in text}
 
 
+@pytest.mark.slow  # the corpus: 1,000 simulated scenes
 def test_english_and_chinese_state_the_same_claims(corpus):
     """Both languages name exactly the objects their claims are about, text by text."""
     compared = 0
@@ -233,6 +238,7 @@ def _share(corpus, kind: str, answer: str) -> float:
     return sum(a.startswith(answer) for a in yes_no) / max(len(yes_no), 1)
 
 
+@pytest.mark.slow  # the corpus: 1,000 simulated scenes
 def test_dense_captions_are_all_different_and_variety_is_reported(corpus):
     dense = [r["captions"]["dense"]["en"] for r in corpus]
     dense_zh = [r["captions"]["dense"]["zh"] for r in corpus]

@@ -3,22 +3,21 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+import pytest
+import ray
+from ray.cluster_utils import Cluster
 
-import ray  # noqa: E402
-from ray.cluster_utils import Cluster  # noqa: E402
-
-from simreel import shards  # noqa: E402
-from simreel.config import load_config  # noqa: E402
-from simreel.job import generate  # noqa: E402
+from simreel import shards
+from simreel.config import load_config
+from simreel.job import generate
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
 def test_two_nodes_both_make_shards(tmp_path):
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import select
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from support.chromium import Browser, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = pytest.mark.slow  # every test here needs the whole loop run first (minutes)
 
 TINY = {
     "name": "tiny loop",
@@ -43,17 +41,8 @@ TINY = {
 }
 
 
-def simreel(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYOPENGL_PLATFORM": "egl", "RAY_AUTH_MODE": "disabled"}
-    env.pop("RAY_ADDRESS", None)
-    proc = subprocess.run([sys.executable, "-m", "simreel.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
-
-
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory):
+def loop(tmp_path_factory, simreel):
     """The tiny loop, first stopped after training, then resumed to the end."""
     tmp = tmp_path_factory.mktemp("loop")
     config = tmp / "tiny.yaml"
@@ -77,7 +66,7 @@ def test_loop_stops_between_stages_and_resumes(loop):
         assert stamp(out, stage)["outputs"], stage
 
 
-def test_a_damaged_stage_is_redone(loop, tmp_path):
+def test_a_damaged_stage_is_redone(loop, tmp_path, simreel):
     copy = tmp_path / "out"
     shutil.copytree(loop[0], copy)
     (copy / "report" / "index.html").write_text("")  # an output of another size: the stage is not valid
@@ -86,7 +75,7 @@ def test_a_damaged_stage_is_redone(loop, tmp_path):
     assert (copy / "report" / "index.html").stat().st_size > 1000
 
 
-def test_evaluate_command_rejudges_a_finished_loop(loop, tmp_path):
+def test_evaluate_command_rejudges_a_finished_loop(loop, tmp_path, simreel):
     copy = tmp_path / "out"
     shutil.copytree(loop[0], copy)
     log = simreel("evaluate", str(copy)).stderr
@@ -145,85 +134,7 @@ def test_the_judge_is_honest(loop):
 # ---------------------------------------------------------------- the report in a real browser
 
 
-def chromium() -> str:
-    exe = shutil.which("chromium")
-    if exe is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True)
-        exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
-    return exe
-
-
-class Browser:
-    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
-    JSON messages ending in NUL, read on fd 3, written on fd 4)."""
-
-    def __init__(self, exe: str):
-        self.profile = tempfile.mkdtemp(prefix="chromium-")
-        child_in, self._w = os.pipe()
-        self._r, child_out = os.pipe()
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required", "--remote-debugging-pipe", "--window-size=1280,2000",
-                 f"--user-data-dir={self.profile}", "about:blank"]
-        place = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
-                 "os.execv(sys.argv[3], sys.argv[3:])")
-        self.proc = subprocess.Popen([sys.executable, "-c", place, str(child_in), str(child_out), exe, *flags],
-                                     pass_fds=(child_in, child_out), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        os.close(child_in)
-        os.close(child_out)
-        self._id, self._buffer = 0, b""
-        page = next(t for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        self.session = self.send("Target.attachToTarget", {"targetId": page["targetId"], "flatten": True})["sessionId"]
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60) -> dict:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._w, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\0" in self._buffer:
-                raw, self._buffer = self._buffer.split(b"\0", 1)
-                reply = json.loads(raw)
-                if reply.get("id") == self._id:
-                    if "error" in reply:
-                        raise RuntimeError(f"{method}: {reply['error']}")
-                    return reply["result"]
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._r], [], [], left)[0]:
-                raise TimeoutError(f"chromium did not answer {method} within {timeout} s")
-            chunk = os.read(self._r, 1 << 20)
-            if not chunk:
-                raise RuntimeError("chromium closed its DevTools pipe")
-            self._buffer += chunk
-
-    def page(self, method: str, params: dict | None = None) -> dict:
-        return self.send(method, params, session=self.session)
-
-    def evaluate(self, expression: str):
-        return self.page("Runtime.evaluate", {"expression": expression, "returnByValue": True})["result"].get("value")
-
-    def close(self):
-        try:
-            self.send("Browser.close", timeout=5)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._w)
-        os.close(self._r)
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-
+@pytest.mark.browser
 def test_report_loads_in_chromium(loop):
     index = loop[0] / "report" / "index.html"
     browser = Browser(chromium())

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ALL = ("rgb", "depth", "ids", "flow")
 
 DIGEST = """
-import hashlib, render
+import hashlib
+from simreel import render
 from simreel.render.standard import standard_scene
 spec, trajectory = standard_scene(64, 24)
 with render.Renderer() as r:
@@ -53,7 +54,7 @@ def test_same_bytes_in_a_new_process_with_any_thread_count():
 
 
 def test_importing_render_selects_egl():
-    out = run_python("import os, render; print(os.environ['PYOPENGL_PLATFORM'])")
+    out = run_python("import os\nfrom simreel import render\nprint(os.environ['PYOPENGL_PLATFORM'])")
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "egl"
 
@@ -64,7 +65,8 @@ def test_importing_render_selects_egl():
     {"PYOPENGL_PLATFORM": "osmesa"},  # someone chose another platform before importing us
 ], ids=["no-egl-vendor", "no-mesa-driver", "wrong-platform"])
 def test_egl_failure_says_what_to_install(env):
-    code = "import render\ntry:\n    render.Renderer()\nexcept render.EGLUnavailable as e:\n    print('MESSAGE', e)\n"
+    code = ("from simreel import render\ntry:\n    render.Renderer()\n"
+            "except render.EGLUnavailable as e:\n    print('MESSAGE', e)\n")
     out = run_python(code, **env)
     assert out.returncode == 0, out.stderr
     message = out.stdout.split("MESSAGE", 1)[1]

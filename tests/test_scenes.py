@@ -157,7 +157,8 @@ def test_events_are_ordered_framed_and_name_real_bodies(raw_samples, family):
 
 def test_the_same_seed_gives_a_bit_identical_scene_in_a_new_process():
     code = (
-        "import hashlib, scenes\n"
+        "import hashlib\n"
+        "from simreel import scenes\n"
         "for f in " + repr(FAMILIES) + ":\n"
         "    s = scenes.make(f, 11, scenes.ClipFormat(duration_s=1.0))\n"
         "    t = s.trajectory\n"

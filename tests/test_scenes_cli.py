@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -62,29 +61,28 @@ def _docstring_plugin() -> str:
     return textwrap.dedent(scenes.__doc__.split("# mypkg/families.py\n")[1].split("Then make it findable")[0])
 
 
-def _simreel(args, pythonpath: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pythonpath), str(REPO)])}
-    return subprocess.run([sys.executable, "-m", "simreel.cli", *args], capture_output=True, text=True, env=env, cwd=REPO)
+def _simreel(simreel, args, pythonpath: Path) -> subprocess.CompletedProcess:
+    return simreel(*args, check=False, env={"PYTHONPATH": os.pathsep.join([str(pythonpath), str(REPO)])})
 
 
-def test_a_user_family_in_their_own_module_runs_with_plugin(tmp_path):
+def test_a_user_family_in_their_own_module_runs_with_plugin(tmp_path, simreel):
     (tmp_path / "myfamilies.py").write_text(_docstring_plugin())
-    run = _simreel(["scene", "spin", "--seed", "2", "--json", "--plugin", "myfamilies"], tmp_path)
+    run = _simreel(simreel, ["scene", "spin", "--seed", "2", "--json", "--plugin", "myfamilies"], tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["spec"]["family"] == "spin" and data["spec"]["objects"][0]["shape"] == "cone"
     assert any(e["kind"] == "rest" for e in data["events"])  # its own promise was kept
-    assert _simreel(["scene", "spin"], tmp_path).returncode != 0  # without the plugin it is unknown
+    assert _simreel(simreel, ["scene", "spin"], tmp_path).returncode != 0  # without the plugin it is unknown
 
 
-def test_a_user_family_is_found_through_its_entry_point(tmp_path):
+def test_a_user_family_is_found_through_its_entry_point(tmp_path, simreel):
     (tmp_path / "myfamilies.py").write_text(_docstring_plugin())
     dist = tmp_path / "myfamilies-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myfamilies\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[simreel.families]\nspin = myfamilies\n")
-    run = _simreel(["scene", "spin", "--seed", "1"], tmp_path)
+    run = _simreel(simreel, ["scene", "spin", "--seed", "1"], tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("spin seed 1:") and "cone" in run.stdout
-    listed = _simreel(["scene", "nothing_like_it"], tmp_path)
+    listed = _simreel(simreel, ["scene", "nothing_like_it"], tmp_path)
     assert "collide, drop, ramp, spin, throw, topple" in listed.stderr

@@ -283,6 +283,27 @@ def test_clip_dataset_reads_fsspec_urls(tmp_path):
     assert [s["__key__"] for s in shards.ClipDataset(out)] == ["00000000", "00000001"]
 
 
+@pytest.mark.slow  # starts a local Ray
+def test_ray_dataset_rows_are_clip_dataset_samples(dataset, local_ray):
+    """The two readers give the same row for a key: the same fields, arrays of the same
+    dtype, shape and values, the same text and metadata."""
+    for decode in (True, False):
+        options = dict(decode=decode, arrays=("traj", "ids"))
+        torch_rows = {s["__key__"]: s for s in shards.ClipDataset(dataset, **options)}
+        ray_rows = {r["__key__"]: r for r in shards.ray_dataset(dataset, **options).take_all()}
+        assert sorted(ray_rows) == sorted(torch_rows) == [f"{i:08d}" for i in range(9)]
+        for key in ("00000000", "00000005"):
+            ours, theirs = torch_rows[key], ray_rows[key]
+            assert sorted(ours) == sorted(theirs), (sorted(ours), sorted(theirs))
+            assert {"traj_positions", "ids", "video" if decode else "mp4"} <= set(ours)
+            for field, value in ours.items():
+                if isinstance(value, np.ndarray):
+                    assert theirs[field].dtype == value.dtype and theirs[field].shape == value.shape, field
+                    np.testing.assert_array_equal(theirs[field], value, err_msg=field)
+                else:
+                    assert theirs[field] == value, field
+
+
 # ---------------------------------------------------------------- export, preview, card
 
 
