@@ -20,7 +20,7 @@ import ray  # noqa: E402
 
 from simreel import shards  # noqa: E402
 from simreel.cli import main as cli  # noqa: E402
-from simreel.config import ConfigError, load_config  # noqa: E402
+from simreel.config import ConfigError, load_dataset  # noqa: E402
 from simreel.job import generate  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -38,7 +38,7 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(CONFIGS / "tiny.yaml", OVERRIDES)
+    return load_dataset(CONFIGS / "tiny.yaml", OVERRIDES)
 
 
 def tars(out) -> dict[str, bytes]:
@@ -109,7 +109,7 @@ def test_rerun_skips_finished_and_remakes_missing_or_broken(one_worker, config, 
 
 
 def test_other_config_in_same_directory_is_refused(one_worker):
-    other = load_config(CONFIGS / "tiny.yaml", [*OVERRIDES, "video.crf=30"])
+    other = load_dataset(CONFIGS / "tiny.yaml", [*OVERRIDES, "video.crf=30"])
     with pytest.raises(ConfigError, match="different config"):
         generate(other, str(one_worker))
 
