@@ -4,7 +4,7 @@ fields: `video.crf=23`, `train.steps=50`), then validation that reports every pr
 once, one line per field, as one ConfigError.
 
 Stages receive plain values (DatasetConfig here, `trainer.config.TrainConfig`); only this
-module parses and checks, so `simreel generate`, `train`, `loop` and `sample` read configs
+module parses and checks, so `simreel generate`, `train`, `loop` and `evaluate` read configs
 alike.
 """
 from __future__ import annotations
@@ -172,7 +172,8 @@ class Checker:
         return Checker(f"{self.prefix}{section}.", self.problems)
 
     def bad(self, field: str, value: Any, allowed: str):
-        self.problems.append(f"{self.prefix}{field}: {value!r} is not allowed; {allowed}")
+        where = f"{self.prefix}{field}".rstrip(".") or "config"  # field "": the whole mapping
+        self.problems.append(f"{where}: {value!r} is not allowed; {allowed}")
 
     def need(self, ok: bool, field: str, value: Any, allowed: str) -> bool:
         if not ok:

@@ -58,7 +58,7 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
         conflicts = checkpoint.resume_conflicts(state["config"], cfg)
         if conflicts:
             raise TrainError(f"{ckpt_path} belongs to a different run ({'; '.join(conflicts)}); "
-                              "use the same config to resume, or a new out=DIR")
+                             "use the same config to resume, or a new out=DIR")
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -98,9 +98,8 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
         if len(state["workers"]) == world:
             gen.set_state(state["workers"][rank]["generator"])
             position = tuple(state["workers"][rank]["position"])
-        else:
-            if rank == 0:
-                log.info(f"resuming a run of {len(state['workers'])} ranks on {world}: data order and noise restart")
+        elif rank == 0:
+            log.info(f"resuming a run of {len(state['workers'])} ranks on {world}: data order and noise restart")
     net = DDP(model) if distributed else model
     stream = batches(TrainClips(urls, shape, kinds=cfg.caption_kinds, languages=cfg.languages, seed=cfg.seed,
                                 exclude=val_keys, start=position), cfg.batch_size, cfg.loader_workers)
