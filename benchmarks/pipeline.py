@@ -37,7 +37,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import ray  # noqa: E402
 
-from simreel.config import load_config  # noqa: E402
+from simreel.config import load_dataset  # noqa: E402
 from simreel.job import WORKER_ENV, ShardPlan, generate, make_shard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def main() -> int:
     if args.memory_clips < 100:
         ap.error("--memory-clips must be at least 100")
 
-    base = load_config(ROOT / "configs/default.yaml", [f"num_samples={args.clips}", "samples_per_shard=10"])
+    base = load_dataset(ROOT / "configs/default.yaml", [f"num_samples={args.clips}", "samples_per_shard=10"])
     print(f"config: configs/default.yaml, {args.clips} clips of 16 frames at 64x64, rgb+ids, captions en+zh, "
           f"10 clips per shard; price ${args.usd_per_core_hour}/core-hour", flush=True)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
@@ -117,7 +117,7 @@ def main() -> int:
                           f"({r['clips']} clips, {r['wall_s']:.1f} s end to end)", flush=True)
                     if w not in runs or r["clips_per_s"] > runs[w]["clips_per_s"]:
                         runs[w] = r
-            mem_config = load_config(ROOT / "configs/default.yaml",
+            mem_config = load_dataset(ROOT / "configs/default.yaml",
                                      [f"num_samples={args.memory_clips}", f"samples_per_shard={args.memory_clips}"])
             print(f"memory run: one worker, {args.memory_clips} clips ...", flush=True)
             memory = ray.get(memory_run.remote(mem_config, f"{tmp}/mem", args.memory_clips))

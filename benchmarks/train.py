@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from simreel.trainer import flow
 from simreel.trainer.checkpoint import build_model
-from simreel.trainer.config import load_config
+from simreel.config import load_train
 from simreel.trainer.data import ClipShape, TrainClips, batches, caption_corpus
 from simreel.trainer.text import Tokenizer
 from simreel.trainer.train import update_ema
@@ -138,7 +138,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cfg = load_config(args.config)
+    cfg = load_train(args.config)
 
     train_step, flops_per_clip, params = trainer_step(cfg)
     base_step, base_flops = baseline_step()

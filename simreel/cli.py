@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -17,6 +18,7 @@ COMMANDS = ("scene", "generate", "validate", "preview", "export", "train", "samp
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")  # every module logs to "simreel.<module>"
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="simreel", description="Synthetic physics video-data factory.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,32 +1,38 @@
-"""Dataset configs: YAML files plus `key=value` overrides, validated whole before any work.
+"""Every config simreel reads (dataset, training, loop) goes through this one loader: a
+YAML file, then `key=value` overrides (values read as YAML; dotted keys reach nested
+fields: `video.crf=23`, `train.steps=50`), then validation that reports every problem at
+once, one line per field, as one ConfigError.
 
-A config names what to make (families and their weights, clip formats, modalities,
-captions), how to pack it (samples per shard, codec) and where (out). Every problem is
-reported at once, each naming the field, the value and what is allowed.
+Stages receive plain values (DatasetConfig here, `trainer.config.TrainConfig`); only this
+module parses and checks, so `simreel generate`, `train`, `loop` and `evaluate` read configs
+alike.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from simreel.render import MODALITIES
 from simreel.shards.schema import KEY_DIGITS
 from simreel.shards.video import CODECS, PRESETS, VideoCodec
 
-MODALITIES = ("rgb", "depth", "ids", "flow")
 CAPTION_KINDS = ("short", "dense", "events", "qa")
 CONTENT_FREE_FIELDS = ("name", "out", "license")  # change nothing in a sample, so not in the hash
 
 
 class ConfigError(ValueError):
-    """One or more config fields are wrong; the message has a line per field."""
+    """A config that cannot be used: one line per problem, naming the field, its value and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class DatasetConfig:
+    """What `simreel generate` makes; checked by `dataset_from_dict`."""
+
     num_samples: int
     samples_per_shard: int
     families: tuple[tuple[str, float], ...]  # (family, weight), weights > 0
@@ -80,7 +88,7 @@ class DatasetConfig:
         return math.ceil(self.num_samples / self.samples_per_shard)
 
     def to_dict(self) -> dict:
-        """The YAML shape (load_config(to_dict()) gives this config back)."""
+        """The YAML shape (dataset_from_dict(to_dict()) gives this config back)."""
         return {
             "name": self.name,
             "seed": self.seed,
@@ -107,33 +115,37 @@ class DatasetConfig:
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------- loading
+# ---------------------------------------------------------------- reading: one grammar for every config
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = (), *, out: str | None = None) -> DatasetConfig:
-    """Read a YAML config (or start from an empty one), apply `key=value` overrides
-    (dotted keys reach nested fields: `video.crf=23`), then validate everything."""
-    raw: dict = {}
-    if path is not None:
-        try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of fields, not a {type(raw).__name__}")
-    for item in overrides:
-        apply_override(raw, item)
-    if out is not None:
-        raw["out"] = out
-    return from_dict(raw)
+def read(path: str | Path | None, overrides: list[str] = ()) -> dict:
+    """The YAML mapping in `path` (or {} for None) with `key=value` overrides applied; every bad
+    override is reported at once."""
+    raw = read_yaml(path) if path is not None else {}
+    bad = [item for item in overrides if not apply_override(raw, item)]
+    if bad:
+        raise ConfigError("\n".join(f"override {item!r} must look like key=value (nested: video.crf=23)"
+                                    for item in bad))
+    return raw
 
 
-def apply_override(raw: dict, item: str) -> None:
+def read_yaml(path: str | Path) -> dict:
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of fields, not a {type(raw).__name__}")
+    return raw
+
+
+def apply_override(raw: dict, item: str) -> bool:
+    """Set `a.b=value` in `raw` (value read as YAML, else kept as text); False if `item` is not key=value."""
     key, eq, value = item.partition("=")
-    if not eq or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
-        raise ConfigError(f"override {item!r} must look like key=value (nested: video.crf=23)")
+    if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        return False
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError:
@@ -145,16 +157,40 @@ def apply_override(raw: dict, item: str) -> None:
             node[p] = {}
         node = node[p]
     node[leaf] = parsed
+    return True
 
 
-class _Checker:
-    """Collects one line per bad field: `field: value is not allowed; allowed: ...`."""
+class Checker:
+    """Collects one line per bad field: `field: value is not allowed; what is`. A nested
+    checker (`within("train")`) prefixes its fields and shares the list."""
 
-    def __init__(self):
-        self.problems: list[str] = []
+    def __init__(self, prefix: str = "", problems: list[str] | None = None):
+        self.prefix = prefix
+        self.problems: list[str] = [] if problems is None else problems
+
+    def within(self, section: str) -> "Checker":
+        return Checker(f"{self.prefix}{section}.", self.problems)
 
     def bad(self, field: str, value: Any, allowed: str):
-        self.problems.append(f"{field}: {value!r} is not allowed; {allowed}")
+        where = f"{self.prefix}{field}".rstrip(".") or "config"  # field "": the whole mapping
+        self.problems.append(f"{where}: {value!r} is not allowed; {allowed}")
+
+    def need(self, ok: bool, field: str, value: Any, allowed: str) -> bool:
+        if not ok:
+            self.bad(field, value, allowed)
+        return ok
+
+    def typed(self, field: str, value: Any, hint, default):
+        """`value` as the type `hint` names (YAML lists become tuples); the default if it is not one."""
+        try:
+            return _coerce(value, hint)
+        except _Mismatch as e:
+            self.bad(field, value, f"expected {e}")
+            return default
+
+    def done(self, what: str):
+        if self.problems:
+            raise ConfigError(f"invalid {what}:\n  " + "\n  ".join(self.problems))
 
     def int(self, field, value, low, high=None, default=None):
         if value is None and default is not None:
@@ -197,6 +233,56 @@ class _Checker:
         return value
 
 
+
+_BAD = object()  # Checker.typed's answer for a value of the wrong type
+
+
+class _Mismatch(Exception):
+    """Raised by _coerce with what was expected."""
+
+
+def _coerce(value, hint):
+    """A YAML value -> the dataclass field type `hint` (int, float, str, bool, tuple[...], X | None)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise _Mismatch("a list")
+        return tuple(_coerce(v, args[0]) for v in items)
+    if hint is bool and not isinstance(value, bool):
+        raise _Mismatch("true or false")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _Mismatch("an integer")
+    if hint is float:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as text
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Mismatch("a number")
+        return float(value)
+    if hint is str and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise _Mismatch("text")
+    return str(value) if hint is str else value
+
+
+# ---------------------------------------------------------------- dataset configs
+
+
+def load_dataset(path: str | Path | None = None, overrides: list[str] = (), *, out: str | None = None) -> DatasetConfig:
+    """A dataset config file (or the defaults), overrides, then `--out` if given."""
+    raw = read(path, overrides)
+    if out is not None:
+        raw["out"] = out
+    return dataset_from_dict(raw, f"dataset config {path}" if path else "dataset config")
+
+
 def _allowed_families() -> list[str]:
     from simreel import scenes
 
@@ -219,11 +305,17 @@ _TOP = ("name", "seed", "num_samples", "samples_per_shard", "families", "clip", 
         "render", "out", "license")
 
 
-def from_dict(raw: dict) -> DatasetConfig:
+def dataset_from_dict(raw: dict, what: str = "dataset config") -> DatasetConfig:
     """Validate a YAML-shaped dict into a DatasetConfig, or raise ConfigError listing every problem."""
+    c = Checker()
+    config = _dataset(c, raw)
+    c.done(what)
+    return config
+
+
+def _dataset(c: Checker, raw: dict) -> DatasetConfig:
     from simreel.scenes.types import VALID_FPS
 
-    c = _Checker()
     raw = c.mapping("", raw, _TOP)
     clip = c.mapping("clip", raw.get("clip"), ("resolution", "fps", "duration_s"))
     captions = c.mapping("captions", raw.get("captions"), ("kinds", "languages"))
@@ -269,12 +361,10 @@ def from_dict(raw: dict) -> DatasetConfig:
         out=out,
         license=license_ if isinstance(license_, str) else "cc-by-4.0",
     )
-    if c.problems:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(c.problems))
     return config
 
 
-def _families(c: _Checker, value, allowed: list[str]) -> tuple[tuple[str, float], ...]:
+def _families(c: Checker, value, allowed: list[str]) -> tuple[tuple[str, float], ...]:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list):
@@ -293,7 +383,7 @@ def _families(c: _Checker, value, allowed: list[str]) -> tuple[tuple[str, float]
     return tuple(sorted(out)) or ((allowed[0] if allowed else "?", 1.0),)
 
 
-def _resolutions(c: _Checker, value) -> tuple[tuple[int, int], ...]:
+def _resolutions(c: Checker, value) -> tuple[tuple[int, int], ...]:
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
@@ -309,7 +399,7 @@ def _resolutions(c: _Checker, value) -> tuple[tuple[int, int], ...]:
     return tuple(dict.fromkeys(out)) or ((64, 64),)
 
 
-def _fps(c: _Checker, value, valid: tuple[int, ...]) -> tuple[int, ...]:
+def _fps(c: Checker, value, valid: tuple[int, ...]) -> tuple[int, ...]:
     items = value if isinstance(value, list) else [value]
     bad = [f for f in items if not isinstance(f, int) or isinstance(f, bool) or f not in valid]
     if bad or not items:
@@ -318,7 +408,7 @@ def _fps(c: _Checker, value, valid: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def _duration(c: _Checker, value) -> Choice:
+def _duration(c: Checker, value) -> Choice:
     def ok(x):
         return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 120
 
@@ -334,3 +424,202 @@ def _duration(c: _Checker, value) -> Choice:
         c.bad("clip.duration_s", value, allowed)
         return Choice((2.0,))
     return Choice(tuple(float(x) for x in dict.fromkeys(items)))
+
+
+# ---------------------------------------------------------------- training configs
+
+_AT_LEAST_ONE = ("steps", "batch_size", "text_dim", "text_depth", "text_heads", "text_len", "log_every", "ckpt_every",
+                 "eval_every", "ranks", "vocab_clips", "vocab_min_count")
+_NOT_NEGATIVE = ("warmup", "val_clips", "threads", "seed", "weight_decay", "grad_clip", "sigma_data")  # warmup 0: full lr at once
+_FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform")  # in [0, 1)
+
+
+def load_train(path: str | Path | None = None, overrides: list[str] = ()):
+    """A training config file (or the defaults), then overrides -> trainer.config.TrainConfig."""
+    return train_from_dict(read(path, overrides), f"training config {path}" if path else "training config")
+
+
+def train_from_dict(raw: dict, what: str = "training config"):
+    c = Checker()
+    config = _train(c, raw)
+    c.done(what)
+    return config
+
+
+def _train(c: Checker, raw: dict):
+    """A flat mapping of TrainConfig fields -> TrainConfig; every bad field gets one line in `c`."""
+    from simreel.trainer.config import TrainConfig
+    from simreel.trainer.model import SIZES
+
+    hints = typing.get_type_hints(TrainConfig)
+    known = [f.name for f in fields(TrainConfig)]
+    raw = c.mapping("", raw, known)
+    values = {k: v for k in known if k in raw and (v := c.typed(k, raw[k], hints[k], _BAD)) is not _BAD}
+    mistyped = {k for k in known if k in raw and k not in values}
+    cfg = TrainConfig(**values)
+
+    def need(ok: bool, field: str, allowed: str):  # a field already reported for its type is not reported again
+        if field not in mistyped:
+            c.need(ok, field, getattr(cfg, field), allowed)
+
+    need(cfg.model in SIZES, "model", f"expected one of {sorted(SIZES)}")
+    need(cfg.attention in ("full", "factorised"), "attention", "expected 'full' or 'factorised'")
+    patch_ok = len(cfg.patch) == 3 and all(p >= 1 for p in cfg.patch)
+    need(patch_ok, "patch", "expected three positive integers (t, h, w)")
+    for name, p in zip(("frames", "height", "width"), cfg.patch if patch_ok else (1, 1, 1)):
+        size = getattr(cfg, name)
+        need(size >= p and size % p == 0, name, f"expected a positive multiple of its patch size {p}")
+    for name in _AT_LEAST_ONE:
+        need(getattr(cfg, name) >= 1, name, "expected an integer >= 1")
+    for name in _NOT_NEGATIVE:
+        need(getattr(cfg, name) >= 0, name, "expected a number >= 0")
+    for name in _FRACTIONS:
+        need(0.0 <= getattr(cfg, name) < 1.0, name, "expected a number in [0, 1)")
+    for name in ("dim", "depth", "heads"):
+        need(getattr(cfg, name) is None or getattr(cfg, name) >= 1, name, "expected an integer >= 1 (or null: the size's)")
+    need(cfg.lr > 0, "lr", "expected a positive learning rate")
+    need(cfg.t_std > 0, "t_std", "expected a positive spread")
+    need(0 < cfg.loss_t_min <= 1, "loss_t_min", "expected a time in (0, 1]")
+    need(cfg.object_weight > 0, "object_weight", "expected a positive weight (1: objects count like the floor)")
+    need(cfg.loader_workers in (0, 1), "loader_workers", "expected 0 (decode in the trainer) or 1 (one decoding process)")
+    need(bool(cfg.caption_kinds) and set(cfg.caption_kinds) <= {"short", "dense"}, "caption_kinds",
+         "expected a non-empty list drawn from ['short', 'dense']")
+    need(bool(cfg.languages), "languages", "expected at least one language, e.g. [en]")
+    if cfg.text_heads >= 1:
+        need(cfg.text_dim % cfg.text_heads == 0, "text_dim", f"expected a multiple of text_heads={cfg.text_heads}")
+    if cfg.model in SIZES and all((getattr(cfg, n) or 1) >= 1 for n in ("dim", "heads")):
+        width, heads = cfg.dim or SIZES[cfg.model]["width"], cfg.heads or SIZES[cfg.model]["heads"]
+        need(width % heads == 0 and (width // heads) % 2 == 0, "dim" if cfg.dim else "heads",
+             f"width {width} must split into {heads} heads of even size")
+    return cfg
+
+
+# ---------------------------------------------------------------- loop configs
+
+SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
+LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
+    "probe": {"epochs": 30, "width": 32, "batch_size": 16},
+    "sample": {"steps": 30, "guidance": 4.0, "prompts": 16},  # prompts: held-out captions generated for
+    "evaluate": {"context_frames": 4, "continuations": 8, "implausible": 4},  # clips continued (and re-rendered
+    # as two takes); clips made implausible on purpose, per kind
+    "report": {"gallery": 12, "pairs": 8},  # dataset clips shown; generated/real pairs shown
+}
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The whole loop in one YAML file. `dataset` and `train` are a dataset config and a
+    training config as `simreel generate` and `simreel train` take them (`train` may name a
+    training config file, `config: train-base.yaml`, relative to the loop config, and change
+    some of its fields); the loop sets their sizes, seeds and paths."""
+
+    name: str
+    seed: int
+    dataset: dict
+    splits: dict  # split -> number of clips
+    train: dict  # with any `config:` file already read in
+    probe: dict  # LOOP_SECTIONS lists the keys of these four
+    sample: dict
+    evaluate: dict
+    report: dict
+    workers: int | None = None  # Ray workers generating shards (None: one per CPU)
+
+    def dataset_raw(self, split: str, out: str) -> dict:
+        raw = {**self.dataset, "name": f"{self.name} ({split})", "num_samples": self.splits[split],
+               "seed": self.seed * 1000 + SPLITS.index(split), "out": out}
+        weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
+        if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
+            raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
+        return raw
+
+    def train_raw(self, data: str, out: str) -> dict:
+        return {"seed": self.seed, **self.train, "data": data, "out": out}
+
+    def dataset_config(self, split: str, out: str) -> DatasetConfig:
+        return dataset_from_dict(self.dataset_raw(split, out), f"loop dataset config ({split})")
+
+    def train_config(self, data: str, out: str):
+        return train_from_dict(self.train_raw(data, out), "loop training config")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_loop(path: str | Path, overrides: list[str] = ()) -> LoopConfig:
+    """A loop config file, then overrides (`train.steps=200 splits.train=64`); a `train.config`
+    file is read relative to the loop config's folder."""
+    return loop_from_dict(read(path, overrides), f"loop config {path}", base=Path(path).parent)
+
+
+def loop_from_dict(raw: dict, what: str = "loop config", base: Path = Path(".")) -> LoopConfig:
+    c = Checker()
+    known = [f.name for f in fields(LoopConfig)]
+    raw = c.mapping("", raw, known)
+    for section in ("dataset", "splits", "train"):
+        c.need(isinstance(raw.get(section), dict), section, raw.get(section), "expected a mapping (a required section)")
+    splits = raw.get("splits") if isinstance(raw.get("splits"), dict) else {}
+    if not c.need(set(splits) == set(SPLITS) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 2
+                                                     for n in splits.values()),
+                  "splits", splits, f"expected clips (>= 2) for each of {list(SPLITS)}"):
+        splits = {s: 2 for s in SPLITS}  # to check the other sections with
+    sections = {name: _section(c.within(name), raw.get(name), defaults) for name, defaults in LOOP_SECTIONS.items()}
+    name = raw.get("name", "simreel loop")
+    c.need(isinstance(name, str) and bool(name), "name", name, "expected a non-empty string")
+    seed = c.int("seed", raw.get("seed"), 0, 2**31 - 1, default=0)
+    workers = raw.get("workers")
+    c.need(workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1),
+           "workers", workers, "expected a number of generation workers >= 1, or null for one per CPU")
+    train = _train_section(c, raw.get("train"), base)
+    cfg = LoopConfig(name=name, seed=seed, dataset=dict(raw.get("dataset") or {}), splits=dict(splits), train=train,
+                     workers=workers, **sections)
+    if isinstance(raw.get("dataset"), dict):
+        d = _dataset(c.within("dataset"), cfg.dataset_raw("train", "unused"))
+    if isinstance(raw.get("train"), dict):
+        t = _train(c.within("train"), cfg.train_raw("unused", "unused"))
+    if not c.problems:
+        _loop_fits(c, cfg, d, t)
+    c.done(what)
+    return cfg
+
+
+def _section(c: Checker, given, defaults: dict) -> dict:
+    """One of LOOP_SECTIONS: its defaults, with the given keys checked (integers, or numbers where the default is one)."""
+    given = c.mapping("", given, defaults)
+    values = dict(defaults)
+    for key, value in given.items():
+        if key in defaults:
+            hint = type(defaults[key])
+            values[key] = c.typed(key, value, hint, defaults[key])
+            c.need(values[key] >= (1 if hint is int else 0), key, value, "expected a positive number")
+    return values
+
+
+def _train_section(c: Checker, train, base: Path) -> dict:
+    """The loop's `train` mapping with its `config:` file (relative to `base`) read in beneath it."""
+    if not isinstance(train, dict) or "config" not in train:
+        return dict(train) if isinstance(train, dict) else {}
+    rest = {k: v for k, v in train.items() if k != "config"}
+    ref = train["config"]
+    if not isinstance(ref, str) or not ref:
+        c.bad("train.config", ref, "expected the path of a training config file, relative to the loop config")
+        return rest
+    try:
+        return {**read_yaml(base / ref), **rest}
+    except ConfigError as e:
+        c.bad("train.config", ref, str(e))
+        return rest
+
+
+def _loop_fits(c: Checker, cfg: LoopConfig, d: DatasetConfig, t) -> None:
+    """Checks across sections, made now rather than after the first stage has run for minutes."""
+    shortest = min(d.fps) * d.duration_s.bounds()[0]
+    c.need(shortest >= t.frames, "train.frames", t.frames,
+           f"the shortest dataset clip has {shortest:g} frames: make clips longer or the model's shorter")
+    for section, key in (("sample", "prompts"), ("evaluate", "continuations")):
+        value = getattr(cfg, section)[key]
+        c.need(value <= cfg.splits["eval"], f"{section}.{key}", value, f"expected at most splits.eval={cfg.splits['eval']}")
+    c.need(cfg.sample["prompts"] >= 2, "sample.prompts", cfg.sample["prompts"],
+           "expected at least 2 (the shuffled-caption floor needs two)")
+    k, pt = cfg.evaluate["context_frames"], t.patch[0]
+    c.need(0 < k < t.frames and k % pt == 0, "evaluate.context_frames", k,
+           f"expected a multiple of the temporal patch {pt} below train.frames={t.frames}")

@@ -20,10 +20,10 @@ import ctypes
 import dataclasses
 import gc
 import importlib.metadata
+import logging
 import os
 import resource
 import socket
-import sys
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -42,12 +42,16 @@ from simreel.shards.preview import write_preview
 from simreel.shards.schema import KEY_DIGITS
 from simreel.shards.summary import merge, summarize
 from simreel.shards.writer import TMP_SUFFIX
-from simreel.config import CAPTION_KINDS, ConfigError, DatasetConfig, from_dict
+from simreel.cluster import connect
+from simreel.config import CAPTION_KINDS, ConfigError, DatasetConfig, dataset_from_dict
+from simreel.progress import Progress
 
 WORKER_ENV = {"PYOPENGL_PLATFORM": "egl", "LP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 """One core per worker: Mesa's llvmpipe would otherwise start a thread per core in every worker."""
 
 MAX_TASK_RETRIES = 3
+
+log = logging.getLogger(__name__)
 
 RELEASE_EVERY = 50
 """Clips between returning freed heap to the OS. glibc's heap fragments otherwise: measured on one
@@ -71,7 +75,8 @@ class SampleFailed(RuntimeError):
                    f"{type(cause).__name__}: {cause}{where}")
 
 
-def generator() -> dict:
+def generator_info() -> dict:
+    """Which simreel made a sample: recorded in every sample and the manifest."""
     try:
         version = importlib.metadata.version("simreel")
     except importlib.metadata.PackageNotFoundError:
@@ -149,7 +154,7 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, seconds: Counter
         "events": [e.to_dict() for e in traj.events],
         "camera": {"K": frames.K, "poses": frames.poses},
         "rejections": [dataclasses.asdict(r) for r in scene.rejections],
-        "generator": generator(),
+        "generator": generator_info(),
         "config_hash": config.hash,
     }
     arrays = {"traj": {
@@ -264,58 +269,6 @@ RemoteShardWorker = ray.remote(num_cpus=1, max_restarts=MAX_TASK_RETRIES, max_ta
 RemoteProgressBoard = ray.remote(num_cpus=0)(ProgressBoard)
 
 
-# ---------------------------------------------------------------- progress display
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
-
-
-class ProgressDisplay:
-    """A live tqdm bar on a terminal; otherwise a plain line every `every` seconds (logs, CI, `ray job`)."""
-
-    def __init__(self, total: int, *, stream=None, tty: bool | None = None, every: float = 10.0):
-        self.stream = stream or sys.stderr
-        self.total, self.every = total, every
-        self.t0 = self.last = time.monotonic()
-        self.first: tuple[float, int] | None = None
-        tty = self.stream.isatty() if tty is None else tty
-        self.bar = None
-        if tty:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="clip", file=self.stream, dynamic_ncols=True, desc="generate")
-
-    def line(self, done: int, made: int) -> str:
-        now = time.monotonic()
-        elapsed = now - self.t0
-        if self.first is None and made > 0:
-            self.first = (now, made)  # rate from the first clip on: worker start-up is not throughput
-        first_t, first_made = self.first or (now, made)
-        rate = (made - first_made) / (now - first_t) if now > first_t else 0.0
-        eta = _duration((self.total - done) / rate) if rate > 0 else ("0m00s" if done >= self.total else "?")
-        return f"[simreel generate] {done}/{self.total} clips ({100 * done / max(self.total, 1):.0f}%), " \
-               f"{rate:.2f} clips/s, elapsed {_duration(elapsed)}, ETA {eta}"
-
-    def update(self, done: int, made: int, *, force: bool = False) -> None:
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-            return
-        line = self.line(done, made)  # every update, so the rate's starting point is seen
-        if force or time.monotonic() - self.last >= self.every:
-            self.last = time.monotonic()
-            print(line, file=self.stream, flush=True)
-
-    def close(self, done: int, made: int) -> None:
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-            self.bar.close()
-        else:
-            self.update(done, made, force=True)
-
-
 # ---------------------------------------------------------------- the driver
 
 
@@ -335,7 +288,7 @@ def prepare_output(out: str, config: DatasetConfig) -> None:
     recorded = {k: v for k, v in config.to_dict().items() if k != "out"}
     if storage.exists(url):
         try:
-            previous = from_dict(yaml.safe_load(storage.read_bytes(url)) or {})
+            previous = dataset_from_dict(yaml.safe_load(storage.read_bytes(url)) or {})
         except (ConfigError, yaml.YAMLError) as e:
             raise ConfigError(f"{url} is not a readable config ({e}); move it away or use a new --out") from None
         if previous.hash != config.hash:
@@ -343,18 +296,6 @@ def prepare_output(out: str, config: DatasetConfig) -> None:
                 f"{out} holds a dataset made from a different config (hash {previous.hash}, this one {config.hash}); "
                 f"use a new --out, or resume it with its own config: simreel generate {url} --out {out}")
     storage.write_atomic(url, yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True).encode())
-
-
-def connect(address: str | None) -> bool:
-    """Join `address` (or RAY_ADDRESS), else start Ray in-process; True if this call started it."""
-    if ray.is_initialized():
-        return False
-    address = address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address)
-    else:  # "local": never attach by accident to some other cluster running on this machine
-        ray.init(address="local", include_dashboard=False)
-    return True
 
 
 def generate(config: DatasetConfig, out: str | None = None, *, workers: int | None = None,
@@ -369,25 +310,21 @@ def generate(config: DatasetConfig, out: str | None = None, *, workers: int | No
     except ImportError as e:  # fsspec names the package a URL scheme needs (s3fs, gcsfs, ...)
         raise ConfigError(f"out: {out!r} cannot be opened: {e}") from None
     shard_plans = plan(config)
-    started = connect(address)
     t0 = time.monotonic()
-    board = None
-    try:
+    with connect(address):
         if len([n for n in ray.nodes() if n["Alive"]]) > 1 and storage.is_local(out):
-            print(f"[simreel generate] note: {out} is a local path and this Ray cluster has several nodes; every node "
-                  "must see it as the same shared filesystem (else write to s3:// or gs://)",
-                  file=progress_stream or sys.stderr, flush=True)
+            log.warning(f"note: {out} is a local path and this Ray cluster has several nodes; every node must see it "
+                        "as the same shared filesystem (else write to s3:// or gs://)")
         cpus = int(ray.cluster_resources().get("CPU", 1))
         n_workers = max(1, min(workers or cpus, cpus, len(shard_plans)))
         board = RemoteProgressBoard.remote()
-        display = ProgressDisplay(config.num_samples, stream=progress_stream, tty=progress_tty, every=progress_every)
-        stats, failures = _run_shards(shard_plans, config, out, n_workers, board, display)
-        display.close(*ray.get(board.totals.remote()))
-    finally:
-        if board is not None:
+        try:
+            display = Progress("generate", config.num_samples, "clip", stream=progress_stream, tty=progress_tty,
+                               every=progress_every)
+            stats, failures = _run_shards(shard_plans, config, out, n_workers, board, display)
+            display.close(*ray.get(board.totals.remote()))
+        finally:
             ray.kill(board)
-        if started:
-            ray.shutdown()
     if failures:
         lines = "\n  ".join(f"{name}: {why}" for name, why in failures)
         raise JobFailed(f"{len(failures)} of {len(shard_plans)} shards failed (the others are finished; rerun the "
@@ -445,7 +382,7 @@ def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:
     if missing:
         raise JobFailed(f"shards {missing} have no stats; rerun to make them")
     recorded = {k: v for k, v in config.to_dict().items() if k != "out"}
-    manifest = shards.build_manifest(name=config.name, generator=generator(), config=recorded,
+    manifest = shards.build_manifest(name=config.name, generator=generator_info(), config=recorded,
                                      config_hash=config.hash, stats=stats)
     if manifest["totals"]["samples"] != config.num_samples:
         raise JobFailed(f"shards hold {manifest['totals']['samples']} samples, the config asks for {config.num_samples}")

@@ -15,7 +15,7 @@ import pytest
 
 from simreel import shards
 from simreel.cli import main as cli
-from simreel.config import ConfigError, load_config
+from simreel.config import ConfigError, load_dataset
 from simreel.job import generate
 
 pytestmark = pytest.mark.slow  # a local Ray and 12 rendered clips for the module
@@ -28,7 +28,7 @@ KEYS = [f"{i:08d}" for i in range(12)]
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(CONFIGS / "tiny.yaml", OVERRIDES)
+    return load_dataset(CONFIGS / "tiny.yaml", OVERRIDES)
 
 
 def tars(out) -> dict[str, bytes]:
@@ -99,7 +99,7 @@ def test_rerun_skips_finished_and_remakes_missing_or_broken(one_worker, config, 
 
 
 def test_other_config_in_same_directory_is_refused(one_worker):
-    other = load_config(CONFIGS / "tiny.yaml", [*OVERRIDES, "video.crf=30"])
+    other = load_dataset(CONFIGS / "tiny.yaml", [*OVERRIDES, "video.crf=30"])
     with pytest.raises(ConfigError, match="different config"):
         generate(other, str(one_worker))
 

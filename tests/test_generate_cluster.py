@@ -10,7 +10,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from simreel import shards
-from simreel.config import load_config
+from simreel.config import load_dataset
 from simreel.job import generate
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -26,7 +26,7 @@ def test_two_nodes_both_make_shards(tmp_path):
         ray.init(address=cluster.address, log_to_driver=False)
         nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
         assert len(nodes) == 2
-        config = load_config(CONFIGS / "tiny.yaml", ["num_samples=8", "samples_per_shard=2"])
+        config = load_dataset(CONFIGS / "tiny.yaml", ["num_samples=8", "samples_per_shard=2"])
         result = generate(config, str(tmp_path), progress_stream=io.StringIO())
         assert result.workers == 2 and result.made == 4
         made_on = {json.loads(p.read_text())["worker"]["node_id"] for p in tmp_path.glob("*.stats.json")}

@@ -7,23 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from simreel.config import ConfigError, from_dict, load_config
-from simreel.job import ProgressDisplay, plan, sample_plan
+from simreel.config import ConfigError, dataset_from_dict, load_dataset
+from simreel.job import plan, sample_plan
+from simreel.progress import Progress
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def test_shipped_configs_load():
-    tiny = load_config(CONFIGS / "tiny.yaml")
-    default = load_config(CONFIGS / "default.yaml")
+    tiny = load_dataset(CONFIGS / "tiny.yaml")
+    default = load_dataset(CONFIGS / "default.yaml")
     assert (tiny.num_samples, tiny.num_shards) == (8, 2)
     assert default.resolutions == ((64, 64),) and default.fps == (8,) and default.duration_s.values == (2.0,)
     assert default.modalities == ("rgb", "ids") and default.languages == ("en", "zh")
-    assert from_dict(default.to_dict()) == default  # to_dict is the YAML shape, losslessly
+    assert dataset_from_dict(default.to_dict()) == default  # to_dict is the YAML shape, losslessly
 
 
 def test_overrides_reach_nested_fields_and_parse_yaml_values():
-    c = load_config(CONFIGS / "tiny.yaml", ["video.crf=30", "num_samples=5", "clip.duration_s={min: 0.5, max: 1.5}",
+    c = load_dataset(CONFIGS / "tiny.yaml", ["video.crf=30", "num_samples=5", "clip.duration_s={min: 0.5, max: 1.5}",
                                             "families={drop: 2, ramp: 1}", "clip.resolution=[32x32, 64x48]"])
     assert c.video_crf == 30 and c.num_samples == 5 and c.num_shards == 2
     assert (c.duration_s.low, c.duration_s.high) == (0.5, 1.5)
@@ -33,7 +34,7 @@ def test_overrides_reach_nested_fields_and_parse_yaml_values():
 
 def test_every_bad_field_is_named_with_its_value_and_what_is_allowed():
     with pytest.raises(ConfigError) as e:
-        load_config(CONFIGS / "tiny.yaml", ["video.crf=99", "families=[nope]", "clip.resolution=33x32",
+        load_dataset(CONFIGS / "tiny.yaml", ["video.crf=99", "families=[nope]", "clip.resolution=33x32",
                                             "modalities=[depth]", "bogus=1", "clip.fps=7", "captions.kinds=[long]"])
     lines = str(e.value).splitlines()[1:]
     assert len(lines) == 7, lines
@@ -57,25 +58,25 @@ def test_every_bad_field_is_named_with_its_value_and_what_is_allowed():
 ])
 def test_single_bad_values(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
-        load_config(CONFIGS / "tiny.yaml", [override])
+        load_dataset(CONFIGS / "tiny.yaml", [override])
 
 
 def test_missing_file_and_bad_yaml_are_reported(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        load_config(tmp_path / "nope.yaml")
+        load_dataset(tmp_path / "nope.yaml")
     (tmp_path / "bad.yaml").write_text("num_samples: [1\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        load_config(tmp_path / "bad.yaml")
+        load_dataset(tmp_path / "bad.yaml")
 
 
 def test_hash_ignores_where_and_what_name_but_not_content():
-    c = load_config(CONFIGS / "tiny.yaml")
-    assert load_config(CONFIGS / "tiny.yaml", ["name=other", "out=/elsewhere"]).hash == c.hash
-    assert load_config(CONFIGS / "tiny.yaml", ["video.crf=19"]).hash != c.hash
+    c = load_dataset(CONFIGS / "tiny.yaml")
+    assert load_dataset(CONFIGS / "tiny.yaml", ["name=other", "out=/elsewhere"]).hash == c.hash
+    assert load_dataset(CONFIGS / "tiny.yaml", ["video.crf=19"]).hash != c.hash
 
 
 def test_plan_is_the_config_alone():
-    c = load_config(CONFIGS / "tiny.yaml", ["num_samples=10", "samples_per_shard=4",
+    c = load_dataset(CONFIGS / "tiny.yaml", ["num_samples=10", "samples_per_shard=4",
                                             "clip.duration_s=[0.5, 1.0]", "clip.resolution=[32x32, 48x32]"])
     shards_ = plan(c)
     assert [(s.name, s.start, s.stop) for s in shards_] == [
@@ -86,10 +87,10 @@ def test_plan_is_the_config_alone():
     assert [p.key for p in a[:2]] == ["00000000", "00000001"]
     assert len({p.seed for p in a}) == 10
     # more samples or more shards do not move sample 3; another dataset seed does
-    bigger = load_config(CONFIGS / "tiny.yaml", ["num_samples=1000", "samples_per_shard=7",
+    bigger = load_dataset(CONFIGS / "tiny.yaml", ["num_samples=1000", "samples_per_shard=7",
                                                  "clip.duration_s=[0.5, 1.0]", "clip.resolution=[32x32, 48x32]"])
     assert sample_plan(bigger, 3) == a[3]
-    reseeded = load_config(CONFIGS / "tiny.yaml", ["seed=1", "clip.duration_s=[0.5, 1.0]"])
+    reseeded = load_dataset(CONFIGS / "tiny.yaml", ["seed=1", "clip.duration_s=[0.5, 1.0]"])
     assert sample_plan(reseeded, 3).seed != a[3].seed
     # the mixes are used
     assert {p.clip.duration_s for p in a} == {0.5, 1.0} and {p.clip.width for p in a} == {32, 48}
@@ -97,7 +98,7 @@ def test_plan_is_the_config_alone():
 
 def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one():
     log = io.StringIO()
-    display = ProgressDisplay(100, stream=log, tty=False, every=0)
+    display = Progress("generate", 100, "clip", stream=log, tty=False, every=0)
     display.update(0, 0)
     display.update(10, 10)  # the first clips: rate is measured from here, not from start-up
     time.sleep(0.2)
@@ -108,7 +109,7 @@ def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one():
     assert float(lines[2].split(", ")[1].split()[0]) > 0 and not lines[2].endswith("ETA ?")
     assert lines[-1].startswith("[simreel generate] 100/100 clips (100%)")
     bar = io.StringIO()
-    display = ProgressDisplay(100, stream=bar, tty=True)
+    display = Progress("generate", 100, "clip", stream=bar, tty=True)
     display.update(40, 40)
     display.close(100, 100)
     assert "100/100" in bar.getvalue() and "clip" in bar.getvalue()

@@ -7,6 +7,7 @@ resized to 16x16.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -16,9 +17,9 @@ import torch
 
 from simreel import shards
 from simreel.trainer import checkpoint
-from simreel.trainer.config import load_config
+from simreel.config import load_train
 from simreel.trainer.data import ClipShape, to_tensor
-from simreel.trainer.sample import generate, load
+from simreel.trainer.sample import load, sample_videos
 from simreel.trainer.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +56,8 @@ def as_trained(video: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("learn")
-    cfg = load_config(TINY, [f"data={dataset}", f"out={out}", "log_every=1", "caption_kinds=[short]"])
-    summary = train(cfg, progress=False)
+    cfg = load_train(TINY, [f"data={dataset}", f"out={out}", "log_every=1", "caption_kinds=[short]"])
+    summary = train(cfg)
     return cfg, out, summary
 
 
@@ -87,7 +88,7 @@ def test_a_training_caption_samples_its_own_clip(trained, clips):
     captions = [c for _, _, c in clips]
     unique = [i for i, c in enumerate(captions) if captions.count(c) == 1]
     assert len(unique) >= 6
-    samples = generate(model, [captions[i] for i in unique], ClipShape(8, 16, 16), steps=20, guidance=2.0, seed=0)
+    samples = sample_videos(model, [captions[i] for i in unique], ClipShape(8, 16, 16), steps=20, guidance=2.0, seed=0)
     wins = 0
     for i, video in zip(unique, samples):
         scores = [psnr(video, v) for _, v, _ in clips]
@@ -133,11 +134,11 @@ def test_sample_continues_given_first_frames(trained, dataset, clips, tmp_path, 
 def test_resumed_run_matches_uninterrupted_run_step_for_step(dataset, tmp_path):
     common = [f"data={dataset}", "log_every=1", "ckpt_every=2",
               "eval_every=2", "val_clips=2", "caption_dropout=0.3", "cond_prob=0.5", "threads=1"]
-    straight = load_config(TINY, common + [f"out={tmp_path / 'a'}", "steps=6"])
-    train(straight, progress=False)
-    first = load_config(TINY, common + [f"out={tmp_path / 'b'}", "steps=3"])
-    train(first, progress=False)
-    train(first.replace(steps=6), progress=False)  # a new process would do the same: all state is in the file
+    straight = load_train(TINY, common + [f"out={tmp_path / 'a'}", "steps=6"])
+    train(straight)
+    first = load_train(TINY, common + [f"out={tmp_path / 'b'}", "steps=3"])
+    train(first)
+    train(dataclasses.replace(first, steps=6))  # a new process would do the same: all state is in the file
     a, b = records(tmp_path / "a"), records(tmp_path / "b")
     assert [r["loss"] for r in a if "loss" in r] == [r["loss"] for r in b if "loss" in r]
     heldout_a = {r["step"]: r["heldout"] for r in a if "heldout" in r}
@@ -148,12 +149,12 @@ def test_resumed_run_matches_uninterrupted_run_step_for_step(dataset, tmp_path):
         assert all(torch.equal(sa[part][k], sb[part][k]) for k in sa[part])
     assert sa["workers"][0]["position"] == sb["workers"][0]["position"]
     with pytest.raises(ValueError, match="different run"):
-        train(first.replace(steps=8, lr=0.1), progress=False)
+        train(dataclasses.replace(first, steps=8, lr=0.1))
 
 
 def test_train_command_reports_bad_input(dataset, tmp_path, simreel):
     done = simreel("train", str(TINY), f"data={dataset}", f"out={tmp_path}", "stepz=3", check=False)
-    assert done.returncode == 2 and "unknown key(s) ['stepz']" in done.stderr
+    assert done.returncode == 2 and "stepz: 3 is not allowed; unknown field" in done.stderr
     done = simreel("train", str(TINY), f"data={tmp_path / 'nothing'}", f"out={tmp_path}", check=False)
     assert done.returncode == 2 and "manifest.json does not exist" in done.stderr
     done = simreel("train", str(TINY), f"data={dataset}", f"out={tmp_path}", "frames=32", check=False)
@@ -163,7 +164,7 @@ def test_train_command_reports_bad_input(dataset, tmp_path, simreel):
 def test_ray_train_two_workers(dataset, tmp_path, local_ray):
     from simreel.trainer.train import train_with_ray
 
-    cfg = load_config(TINY, [f"data={dataset}", f"out={tmp_path / 'run'}", "workers=2", "steps=4", "log_every=2",
+    cfg = load_train(TINY, [f"data={dataset}", f"out={tmp_path / 'run'}", "ranks=2", "steps=4", "log_every=2",
                              "threads=1"])
     summary = train_with_ray(cfg)
     assert summary["world"] == 2 and summary["step"] == 4
@@ -174,4 +175,4 @@ def test_ray_train_two_workers(dataset, tmp_path, local_ray):
     assert report[0]["weights_checksum"] == report[1]["weights_checksum"]  # DDP kept the replicas equal
     model, _, info = load(tmp_path / "run")
     assert info["step"] == 4
-    assert generate(model, ["a red ball"], ClipShape(8, 16, 16), steps=2)[0].shape == (8, 16, 16, 3)
+    assert sample_videos(model, ["a red ball"], ClipShape(8, 16, 16), steps=2)[0].shape == (8, 16, 16, 3)

@@ -6,7 +6,6 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from simreel.trainer import flow
-from simreel.trainer.config import ConfigError, load_config
 from simreel.trainer.model import TextToVideo, build_dit, patchify, unpatchify
 from simreel.trainer.text import FrozenEncoder, TextEncoder, Tokenizer, words
 
@@ -198,15 +197,3 @@ def test_flop_count_matches_torch_counter():
     counted = counter.get_total_flops() / 2 + attention
     assert abs(model.flops_per_clip(8, 16, 16) - counted) / counted < 0.03
     assert dit.flops_per_clip(8, 16, 16, L) > 6 * N * sum(p.numel() for p in dit.blocks.parameters() if p.dim() == 2) * 0.9
-
-
-def test_config_errors_name_the_key(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key"):
-        load_config(None, ["stepz=3"])
-    with pytest.raises(ConfigError, match="steps: expected an integer"):
-        load_config(None, ["steps=many"])
-    with pytest.raises(ConfigError, match="frames: 15 must be a positive multiple"):
-        load_config(None, ["frames=15"])
-    with pytest.raises(ConfigError, match="not found"):
-        load_config(tmp_path / "missing.yaml")
-    assert load_config(None, ["lr=1e-3", "patch=[1,4,4]"]).patch == (1, 4, 4)

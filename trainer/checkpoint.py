@@ -20,7 +20,7 @@ from simreel.trainer.text import FrozenEncoder, TextEncoder, Tokenizer
 CHECKPOINT = "checkpoint.pt"
 # Keys a resumed run may change: where things are, how often it reports, how long it runs.
 RESUMABLE_CHANGES = {"data", "out", "steps", "log_every", "ckpt_every", "eval_every", "threads", "loader_workers",
-                     "workers", "gpu"}
+                     "ranks", "gpu"}
 
 
 def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:

@@ -31,15 +31,16 @@ def check_prompts(prompts: list[str], tokenizer) -> list[str]:
     return warnings
 
 
-def generate(model, prompts: list[str], shape: ClipShape, *, steps: int = 30, guidance: float = 3.0,
-             seed: int = 0, first: torch.Tensor | None = None, batch_size: int = 8) -> list[np.ndarray]:
-    """Prompts -> uint8 videos [T, H, W, 3]. `first` [3, k, H, W] in [-1, 1] is continued by every prompt."""
+def sample_videos(model, prompts: list[str], shape: ClipShape, *, steps: int = 30, guidance: float = 3.0,
+                  seed: int = 0, first: torch.Tensor | None = None, batch_size: int = 8) -> list[np.ndarray]:
+    """Prompts -> uint8 videos [T, H, W, 3], in batches seeded seed + (index of the batch's first prompt).
+    `first` [len(prompts), 3, k, H, W] in [-1, 1]: the first frames each prompt's video continues."""
+    if first is not None and len(first) != len(prompts):
+        raise ValueError(f"{len(first)} sets of first frames for {len(prompts)} prompts: give one set per prompt")
     videos = []
     for i in range(0, len(prompts), batch_size):
-        chunk = prompts[i: i + batch_size]
-        given = None if first is None else first[None].expand(len(chunk), *first.shape)
-        x = flow.sample(model, chunk, shape.frames, shape.height, shape.width, steps=steps, guidance=guidance,
-                        seed=seed + i, first=given)
+        x = flow.sample(model, prompts[i: i + batch_size], shape.frames, shape.height, shape.width, steps=steps,
+                        guidance=guidance, seed=seed + i, first=None if first is None else first[i: i + batch_size])
         videos += list(((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 4, 1).cpu().numpy())
     return videos
 

@@ -4,15 +4,19 @@ Read top to bottom like nanoGPT's train.py: set-up (distributed or not, resume o
 data, model, EMA, optimiser, then the loop (step, log, evaluate, checkpoint). Under Ray
 Train's TorchTrainer (`train_with_ray`) torch.distributed is already initialised; each
 rank reads its share of the shards, DDP averages the gradients, rank 0 writes the files.
+Messages go to the `logging` logger of this module; progress goes to the caller's `on_log`.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import json
+import logging
 import math
-import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -21,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from simreel import shards
 from simreel.trainer import checkpoint, flow
-from simreel.trainer.config import ConfigError, TrainConfig
+from simreel.trainer.config import TrainConfig
 from simreel.trainer.data import ClipShape, TrainClips, batches, caption_corpus, check_length, first_meta, heldout
 from simreel.trainer.text import Tokenizer
 
@@ -29,9 +33,16 @@ TIME_BINS = 5  # the training loss is also logged per diffusion-time bin [0, .2)
 METRICS, PLOT, WORKERS = "metrics.jsonl", "loss.png", "workers.json"
 MAX_KEYS_LISTED = 10_000  # workers.json lists the clips each worker read per epoch, up to this many
 
+log = logging.getLogger(__name__)
 
-def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
-    """Train (or resume) the run in cfg.out on the dataset in cfg.data; returns a summary."""
+
+class TrainError(ValueError):
+    """A run that cannot start as configured (no paths, another run's checkpoint, too few shards); says what to change."""
+
+
+def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None) -> dict:
+    """Train (or resume) the run in cfg.out on the dataset in cfg.data; returns a summary.
+    `on_log(step, record)` is called on rank 0 with each metrics record (the caller's progress display)."""
     # ---- set-up: who am I, where do I write, do I resume?
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
@@ -40,21 +51,21 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     if not cfg.out or not cfg.data:
-        raise ConfigError("both data=DIR (a dataset) and out=DIR (the run directory) are needed")
+        raise TrainError("both data=DIR (a dataset) and out=DIR (the run directory) are needed")
     ckpt_path = out / checkpoint.CHECKPOINT
     state = checkpoint.load(ckpt_path) if ckpt_path.exists() else None
     if state is not None:
         conflicts = checkpoint.resume_conflicts(state["config"], cfg)
         if conflicts:
-            raise ConfigError(f"{ckpt_path} belongs to a different run ({'; '.join(conflicts)}); "
-                              "use the same config to resume, or a new out=DIR")
+            raise TrainError(f"{ckpt_path} belongs to a different run ({'; '.join(conflicts)}); "
+                             "use the same config to resume, or a new out=DIR")
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
 
     # ---- data: held-out clips first in dataset order, the rest streamed by rank
     urls = shards.list_shards(cfg.data)
     if len(urls) < world:
-        raise ConfigError(f"{cfg.data} has {len(urls)} shard(s) for {world} workers: each worker needs one")
+        raise TrainError(f"{cfg.data} has {len(urls)} shard(s) for ranks={world}: each rank needs one")
     shape = ClipShape(cfg.frames, cfg.height, cfg.width)
     meta = first_meta(urls)
     check_length(meta["key"], meta["num_frames"], cfg.frames)  # fail here, not in the loader process
@@ -87,13 +98,13 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
         if len(state["workers"]) == world:
             gen.set_state(state["workers"][rank]["generator"])
             position = tuple(state["workers"][rank]["position"])
-        else:
-            _say(rank, f"resuming {len(state['workers'])} workers' run on {world}: data order and noise restart")
+        elif rank == 0:
+            log.info(f"resuming a run of {len(state['workers'])} ranks on {world}: data order and noise restart")
     net = DDP(model) if distributed else model
     stream = batches(TrainClips(urls, shape, kinds=cfg.caption_kinds, languages=cfg.languages, seed=cfg.seed,
                                 exclude=val_keys, start=position, object_weight=cfg.object_weight),
                      cfg.batch_size, cfg.loader_workers)
-    log = Metrics(out / METRICS, keep_until=step) if rank == 0 else None
+    metrics = Metrics(out / METRICS, keep_until=step) if rank == 0 else None
 
     def save():
         workers = _gather({"generator": gen.get_state(), "position": position}, distributed)
@@ -103,21 +114,20 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
                 "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(), "step": step, "fps": fps, "rng": checkpoint.global_rng_states(),
                 "workers": workers})
-            log.plot(out / PLOT)
+            metrics.plot(out / PLOT)
 
     def evaluate():
         if rank == 0 and len(val_videos):
             losses = flow.heldout_loss(ema, val_videos, val_captions)  # fixed noise: runs compare
-            log.write({"step": step, "heldout": sum(losses.values()) / len(losses),
-                       "heldout_by_t": {f"{t:g}": round(v, 6) for t, v in losses.items()}})
+            metrics.write({"step": step, "heldout": sum(losses.values()) / len(losses),
+                           "heldout_by_t": {f"{t:g}": round(v, 6) for t, v in losses.items()}})
 
     # ---- the loop
     if rank == 0:
-        _say(rank, f"{'resuming at step ' + str(step) if step else 'training'}: {_count(model):,} parameters, "
-                   f"{len(urls)} shard(s), {world} worker(s), clips {cfg.frames}x{cfg.height}x{cfg.width}, "
-                   f"{cfg.tokens_per_clip} tokens each, on {device}")
-    bar = Progress(step, cfg.steps, enabled=progress and rank == 0)
-    window, read, listed = Window(), {}, 0
+        log.info(f"{'resuming at step ' + str(step) if step else 'training'}: {_count(model):,} parameters, "
+                 f"{len(urls)} shard(s), {world} rank(s), clips {cfg.frames}x{cfg.height}x{cfg.width}, "
+                 f"{cfg.tokens_per_clip} tokens each, on {device}")
+    tally, read, listed = LossWindow(), {}, 0
     try:
         while step < cfg.steps:
             videos, captions, keys, positions, weights = next(stream)
@@ -139,31 +149,30 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
             schedule.step()
             step += 1
             update_ema(ema, model, step, cfg.ema_decay)
-            window.add(loss.item(), t, per_clip.cpu(), grad_norm.item(), len(videos))
+            tally.add(loss.item(), t, per_clip.cpu(), grad_norm.item(), len(videos))
             if step % cfg.log_every == 0 or step == cfg.steps:
-                record = window.flush(distributed, world)
+                record = {"step": step, "lr": schedule.get_last_lr()[0], **tally.flush(distributed, world)}
                 if rank == 0:
-                    log.write({"step": step, "lr": schedule.get_last_lr()[0], **record})
-                    bar.update(step, record)
+                    metrics.write(record)
+                    if on_log is not None:
+                        on_log(step, record)
             paused = time.perf_counter()
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 evaluate()
             if step % cfg.ckpt_every == 0 or step == cfg.steps:
                 save()
-            window.start += time.perf_counter() - paused  # clips/s counts training only
+            tally.start += time.perf_counter() - paused  # clips/s counts training only
     except KeyboardInterrupt:
         if not distributed and step:
             save()  # the state after the last whole step: resuming continues exactly
-            _say(rank, f"interrupted: saved step {step} to {ckpt_path}")
+            log.info(f"interrupted: saved step {step} to {ckpt_path}")
         raise
-    finally:
-        bar.close()
     # ---- what each worker did: the clips it read and a checksum of its weights (equal under DDP)
     checksum = sum(p.double().sum().item() for p in model.parameters())
     workers = _gather({"rank": rank, "read": {e: sorted(keys) for e, keys in read.items()},
                        "weights_checksum": checksum}, distributed)
     summary = {"step": step, "checkpoint": str(ckpt_path), "world": world,
-               "loss": log.last_loss if log else None, "heldout": log.last_heldout if log else None}
+               "loss": metrics.last_loss if metrics else None, "heldout": metrics.last_heldout if metrics else None}
     if rank == 0:
         (out / WORKERS).write_text(json.dumps({"summary": summary, "workers": workers}, indent=1))
     return summary
@@ -176,7 +185,7 @@ def update_ema(ema, model, step: int, decay: float) -> None:
         torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - d)
 
 
-class Window:
+class LossWindow:
     """Training figures since the last log line: loss, loss per time bin, grad norm, clips/s."""
 
     def __init__(self):
@@ -257,33 +266,6 @@ class Metrics:
         Path(path.with_name(path.name + ".tmp.png")).replace(path)
 
 
-class Progress:
-    """tqdm on a terminal; plain lines otherwise (logs, Ray workers)."""
-
-    def __init__(self, start: int, total: int, enabled: bool):
-        self.enabled, self.tty = enabled, sys.stderr.isatty()
-        self.bar = None
-        if enabled and self.tty:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
-        self.total = total
-
-    def update(self, step: int, record: dict):
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.update(step - self.bar.n)
-            self.bar.set_postfix(loss=f"{record['loss']:.4f}", clips_s=f"{record['clips_per_s']:.1f}")
-        else:
-            print(f"step {step}/{self.total}  loss {record['loss']:.4f}  {record['clips_per_s']:.1f} clips/s",
-                  file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _gather(obj, distributed: bool) -> list:
     if not distributed:
         return [obj]
@@ -296,35 +278,33 @@ def _count(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _say(rank: int, message: str) -> None:
-    if rank == 0:
-        print(message, file=sys.stderr, flush=True)
-
-
 # ---- Ray Train: the same function on N workers
 
-def train_with_ray(cfg: TrainConfig, *, address: str | None = None) -> dict:
-    """Run `train` under ray.train.torch.TorchTrainer on cfg.workers DDP workers (CPU, or one GPU
-    each when cfg.gpu). Paths must be visible to every worker (local disk on one machine, a shared
-    filesystem on a cluster); rank 0 writes the checkpoint and metrics into cfg.out."""
+def train_with_ray(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None) -> dict:
+    """Run `train` under ray.train.torch.TorchTrainer on cfg.ranks DDP workers (CPU, or one GPU
+    each when cfg.gpu), on the Ray the caller connected to (a stage never starts Ray itself).
+    Paths must be visible to every worker (local disk on one machine, a shared filesystem on a
+    cluster); rank 0 writes the checkpoint and metrics into cfg.out and calls `on_log` (so it
+    must pickle)."""
     import ray
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    cfg = cfg.replace(data=str(Path(cfg.data).resolve()) if "://" not in cfg.data else cfg.data,
-                      out=str(Path(cfg.out).resolve()))
     if not ray.is_initialized():
-        ray.init(address=address)
+        raise RuntimeError("train_with_ray needs Ray: connect first (simreel.cluster.connect)")
+    cfg = dataclasses.replace(cfg, data=str(Path(cfg.data).resolve()) if "://" not in cfg.data else cfg.data,
+                              out=str(Path(cfg.out).resolve()))
     trainer = TorchTrainer(
-        _ray_worker, train_loop_config=cfg.to_dict(),
-        scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
+        functools.partial(_ray_worker, on_log=on_log), train_loop_config=cfg.to_dict(),
+        scaling_config=ScalingConfig(num_workers=cfg.ranks, use_gpu=cfg.gpu),
         run_config=RunConfig(name="simreel-train", storage_path=str(Path(cfg.out) / "ray")))
     trainer.fit()
     return json.loads((Path(cfg.out) / WORKERS).read_text())["summary"]
 
 
-def _ray_worker(config: dict) -> None:
+def _ray_worker(config: dict, on_log=None) -> None:
     import ray.train
 
-    summary = train(TrainConfig.from_dict(config))
+    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")  # this process's own logging
+    summary = train(TrainConfig.from_dict(config), on_log=on_log)
     ray.train.report({"step": summary["step"]})

@@ -13,7 +13,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from simreel.loop import LoopConfig, LoopError, Stamps, run as run_loop
+    from simreel.config import ConfigError, load_loop
+    from simreel.loop import Stamps, run as run_loop
 
     out = Path(args.out)
     if not (out / "loop.yaml").is_file():
@@ -22,8 +23,8 @@ def run(args) -> int:
     if missing:
         raise UserError(f"{out}: stage(s) {missing} have not finished; run `simreel loop {out}/loop.yaml --out {out}`")
     try:
-        run_loop(LoopConfig.load(out / "loop.yaml"), out, redo=("evaluate", "report"))
-    except LoopError as e:
+        run_loop(load_loop(out / "loop.yaml"), out, redo=("evaluate", "report"))
+    except ConfigError as e:
         raise UserError(str(e)) from None
     print(out / "report" / "index.html")
     return 0

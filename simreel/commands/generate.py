@@ -29,18 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="override config fields, dotted for nested ones: num_samples=100 video.crf=23")
     parser.add_argument("--out", help="output directory or URL (file://, s3://, gs://); default: the config's `out`")
-    parser.add_argument("--workers", type=int, help="worker processes (default: every CPU Ray has)")
-    parser.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, else Ray starts in-process)")
+    parser.add_argument("--workers", type=int, help="generation worker processes (default: every CPU Ray has)")
+    parser.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, else a private Ray in this process)")
 
 
 def run(args) -> int:
-    from simreel.config import ConfigError, load_config
+    from simreel.config import ConfigError, load_dataset
     from simreel.job import JobFailed, generate
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: expected a positive number of workers")
     try:
-        config = load_config(args.config, args.overrides, out=args.out)
+        config = load_dataset(args.config, args.overrides, out=args.out)
         result = generate(config, workers=args.workers, address=args.address)
     except ConfigError as e:
         raise UserError(str(e)) from None

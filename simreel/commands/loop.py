@@ -16,18 +16,20 @@ def add_arguments(parser) -> None:
                         help="output directory; rerunning resumes at the first unfinished stage")
     parser.add_argument("--until", choices=STAGES, help="stop after this stage")
     parser.add_argument("--redo", nargs="+", choices=STAGES, default=(), help="run these stages even if up to date")
-    parser.add_argument("--address", help="Ray cluster address for generate (default: RAY_ADDRESS or in-process)")
+    parser.add_argument("--address", help="Ray cluster to join for generate and a multi-rank train "
+                                           "(default: $RAY_ADDRESS, else a private Ray in this process)")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="override config fields, dotted for nesting: train.steps=200 splits.train=64")
 
 
 def run(args) -> int:
-    from simreel.loop import LoopConfig, LoopError, run as run_loop
+    from simreel.config import ConfigError, load_loop
+    from simreel.loop import run as run_loop
 
     try:
-        cfg = LoopConfig.load(args.config, args.overrides)
+        cfg = load_loop(args.config, args.overrides)
         stamps = run_loop(cfg, args.out, until=args.until, redo=tuple(args.redo), address=args.address)
-    except LoopError as e:
+    except ConfigError as e:
         raise UserError(str(e)) from None
     if "report" in stamps:
         print(f"{args.out}/report/index.html")

@@ -51,9 +51,10 @@ def run(args) -> int:
             given = args.given if args.given is not None else max(pt, (shape.frames // 2) // pt * pt)
             if given < pt or given % pt or given >= shape.frames:
                 raise UserError(f"--given {given} must be a multiple of {pt} below {shape.frames}")
-            first = sample.read_first_frames(args.first_frames, given, shape)
-        videos = sample.generate(model, args.prompts, shape, steps=args.steps, guidance=args.guidance,
-                                 seed=args.seed, first=first)
+            one = sample.read_first_frames(args.first_frames, given, shape)
+            first = one[None].expand(len(args.prompts), *one.shape)  # every prompt continues the same frames
+        videos = sample.sample_videos(model, args.prompts, shape, steps=args.steps, guidance=args.guidance,
+                                      seed=args.seed, first=first)
         files = sample.write(videos, args.prompts, args.out, info["fps"], args.scale)
     except (sample.PromptError, FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None

@@ -11,27 +11,23 @@ HELP = "train the text-to-video DiT on a dataset (resumes when out=DIR holds a c
 def add_arguments(parser) -> None:
     parser.add_argument("config", help="training config YAML (configs/train-tiny.yaml, train-small.yaml, train-base.yaml)")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="data=DIR and out=DIR, then any config key, e.g. steps=2000 workers=2 model=small")
-    parser.add_argument("--address", help="Ray cluster address for workers>1 (default: RAY_ADDRESS or a local Ray)")
+                        help="data=DIR and out=DIR, then any config key, e.g. steps=2000 ranks=2 model=small")
+    parser.add_argument("--address", help="Ray cluster to join for ranks>1 (default: $RAY_ADDRESS, else a private "
+                                          "Ray in this process)")
 
 
 def run(args) -> int:
     from simreel import shards
-    from simreel.trainer.config import ConfigError, load_config
+    from simreel.config import ConfigError, load_train
+    from simreel.stages import run_training
+    from simreel.trainer.train import TrainError
 
     try:
-        cfg = load_config(args.config, args.overrides)
+        cfg = load_train(args.config, args.overrides)
         if not cfg.data or not cfg.out:
             raise ConfigError("say where the dataset is and where the run goes: data=DIR out=DIR")
-        if cfg.workers > 1:
-            from simreel.trainer.train import train_with_ray
-
-            summary = train_with_ray(cfg, address=args.address)
-        else:
-            from simreel.trainer.train import train
-
-            summary = train(cfg)
-    except (ConfigError, shards.DatasetError) as e:
+        summary = run_training(cfg, args.address)
+    except (ConfigError, TrainError, shards.DatasetError) as e:
         raise UserError(str(e)) from None
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         raise UserError(f"{type(e).__name__}: {e}") from None

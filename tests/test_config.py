@@ -1,0 +1,76 @@
+"""The one config loader: training and loop configs read, overridden and checked like dataset
+configs (test_generate_config.py), every problem at once, one line per field."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simreel.config import ConfigError, load_loop, load_train
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def problems(e: pytest.ExceptionInfo) -> list[str]:
+    return [line.strip() for line in str(e.value).splitlines()[1:]]
+
+
+def test_training_configs_load_with_overrides():
+    cfg = load_train(CONFIGS / "train-tiny.yaml", ["lr=1e-3", "patch=[1,4,4]", "ranks=2"])
+    assert (cfg.lr, cfg.patch, cfg.ranks, cfg.frames) == (1e-3, (1, 4, 4), 2, 8)
+    for name in ("train-tiny", "train-small", "train-base"):
+        assert load_train(CONFIGS / f"{name}.yaml").warmup >= 0
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_train(CONFIGS / "missing.yaml")
+
+
+@pytest.mark.parametrize("override, allowed", [
+    ("warmup=-1", ">= 0"),  # would divide by zero in the learning-rate warm-up at step 0
+    ("steps=0", ">= 1"), ("batch_size=-2", ">= 1"), ("ranks=0", ">= 1"), ("lr=0", "positive"),
+    ("ema_decay=1.0", "[0, 1)"), ("caption_dropout=-0.1", "[0, 1)"), ("frames=15", "multiple of its patch size 2"),
+    ("model=huge", "one of"), ("attention=sparse", "'full' or 'factorised'"), ("loader_workers=2", "0 (decode"),
+    ("caption_kinds=[long]", "'short', 'dense'"), ("steps=many", "an integer"), ("gpu=maybe", "true or false"),
+    ("stepz=3", "unknown field"), ("patch=[2,4]", "three positive integers"), ("text_dim=65", "multiple of text_heads"),
+])
+def test_each_bad_training_field_is_one_line(override, allowed):
+    with pytest.raises(ConfigError) as e:
+        load_train(CONFIGS / "train-tiny.yaml", [override])
+    field, value = override.split("=")
+    assert len(problems(e)) == 1, problems(e)
+    assert problems(e)[0].startswith(f"{field}: ") and allowed in problems(e)[0], problems(e)
+
+
+def test_every_bad_training_field_is_reported_at_once():
+    with pytest.raises(ConfigError) as e:
+        load_train(CONFIGS / "train-tiny.yaml", ["warmup=-1", "steps=0", "lr=x", "stepz=1", "nonsense"])
+    assert str(e.value) == "override 'nonsense' must look like key=value (nested: video.crf=23)"
+    with pytest.raises(ConfigError) as e:
+        load_train(CONFIGS / "train-tiny.yaml", ["warmup=-1", "steps=0", "lr=x", "stepz=1"])
+    assert sorted(p.split(":")[0] for p in problems(e)) == ["lr", "steps", "stepz", "warmup"]
+
+
+def test_a_loop_config_may_reference_a_training_config(tmp_path):
+    gpu = load_loop(CONFIGS / "loop-gpu.yaml", ["train.steps=5"])
+    base = load_train(CONFIGS / "train-base.yaml", ["steps=5"])
+    assert gpu.train_config("data", "out") == dataclasses.replace(base, data="data", out="out")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "t.yaml").write_text(yaml.safe_dump({"frames": 16, "steps": 9, "warmup": 3}))
+    loop = yaml.safe_load((CONFIGS / "demo.yaml").read_text())
+    loop["train"] = {"config": "sub/t.yaml", "steps": 7}  # relative to the loop config; its fields win
+    (tmp_path / "loop.yaml").write_text(yaml.safe_dump(loop))
+    t = load_loop(tmp_path / "loop.yaml").train_config("d", "o")
+    assert (t.frames, t.steps, t.warmup) == (16, 7, 3)
+
+
+def test_every_bad_loop_field_is_reported_at_once():
+    with pytest.raises(ConfigError) as e:
+        load_loop(CONFIGS / "demo.yaml", ["train.warmup=-1", "splits.eval=1", "dataset.video.crf=99",
+                                          "sample.steps=x", "train.config=nope.yaml", "workers=0", "bogus=1"])
+    fields = sorted(p.split(":")[0] for p in problems(e))
+    assert fields == ["bogus", "dataset.video.crf", "sample.steps", "splits", "train.config", "train.warmup",
+                      "workers"], problems(e)
+    with pytest.raises(ConfigError) as e:
+        load_loop(CONFIGS / "demo.yaml", ["train.frames=32", "sample.prompts=100", "evaluate.context_frames=3"])
+    assert sorted(p.split(":")[0] for p in problems(e)) == ["evaluate.context_frames", "sample.prompts", "train.frames"]
