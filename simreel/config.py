@@ -430,7 +430,7 @@ def _duration(c: Checker, value) -> Choice:
 
 _AT_LEAST_ONE = ("steps", "batch_size", "text_dim", "text_depth", "text_heads", "text_len", "log_every", "ckpt_every",
                  "eval_every", "ranks", "vocab_clips", "vocab_min_count")
-_NOT_NEGATIVE = ("warmup", "val_clips", "threads", "seed", "weight_decay", "grad_clip", "sigma_data")  # warmup 0: full lr at once
+_NOT_NEGATIVE = ("warmup", "val_clips", "threads", "seed", "weight_decay", "grad_clip")  # warmup 0: full lr at once
 _FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform")  # in [0, 1)
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from simreel import stages
-from simreel.config import ConfigError, LoopConfig
+from simreel.config import SPLITS, ConfigError, LoopConfig
 
 STAGES = ("generate", "train", "sample", "evaluate", "report")
 
@@ -74,7 +74,8 @@ def run(cfg: LoopConfig, out: str | Path, *, until: str | None = None, redo: tup
     out.mkdir(parents=True, exist_ok=True)
     (out / "loop.yaml").write_text(stages.as_yaml(cfg.to_dict()))
     stamps = Stamps(out)
-    sections = {"generate": [cfg.dataset, cfg.splits, cfg.evaluate, cfg.seed], "train": [cfg.train, cfg.seed],
+    datasets = [cfg.dataset_raw(split, "") for split in SPLITS]  # what generate makes, as it makes it
+    sections = {"generate": [datasets, cfg.evaluate, cfg.seed], "train": [cfg.train, cfg.seed],
                 "sample": [cfg.sample, cfg.evaluate, cfg.seed], "evaluate": [cfg.probe, cfg.evaluate, cfg.seed],
                 "report": [cfg.report, cfg.name]}
     done, upstream = {}, ""

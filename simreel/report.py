@@ -180,6 +180,11 @@ def _curve(log: list[dict]):
         held = [r for r in log if "heldout" in r]
         if held:
             ax.plot([r["step"] for r in held], [r["heldout"] for r in held], "o-", ms=3, label="held-out loss")
+        noise = [r for r in held if "1" in r.get("heldout_by_t", {})]
+        if noise:  # where sampling starts: a model above the mean clip there paints flat samples
+            ax.plot([r["step"] for r in noise], [r["heldout_by_t"]["1"] for r in noise], "s-", ms=3,
+                    label="held-out loss at t = 1 (pure noise)")
+            ax.axhline(noise[-1]["heldout_mean_clip"], ls="--", lw=1, color="grey", label="the mean clip at t = 1")
         ax.set_yscale("log")
         ax.set_xlabel("step", fontsize=8)
         ax.set_title("training curve", fontsize=9)

@@ -32,7 +32,7 @@ def test_training_configs_load_with_overrides():
     ("ema_decay=1.0", "[0, 1)"), ("caption_dropout=-0.1", "[0, 1)"), ("frames=15", "multiple of its patch size 2"),
     ("model=huge", "one of"), ("attention=sparse", "'full' or 'factorised'"), ("loader_workers=2", "0 (decode"),
     ("caption_kinds=[long]", "'short', 'dense'"), ("steps=many", "an integer"), ("gpu=maybe", "true or false"),
-    ("stepz=3", "unknown field"), ("patch=[2,4]", "three positive integers"), ("text_dim=65", "multiple of text_heads"),
+    ("stepz=3", "unknown field"), ("t_uniform=1.5", "[0, 1)"), ("loss_t_min=0", "(0, 1]"), ("object_weight=0", "positive"), ("patch=[2,4]", "three positive integers"), ("text_dim=65", "multiple of text_heads"),
 ])
 def test_each_bad_training_field_is_one_line(override, allowed):
     with pytest.raises(ConfigError) as e:
@@ -62,6 +62,13 @@ def test_a_loop_config_may_reference_a_training_config(tmp_path):
     (tmp_path / "loop.yaml").write_text(yaml.safe_dump(loop))
     t = load_loop(tmp_path / "loop.yaml").train_config("d", "o")
     assert (t.frames, t.steps, t.warmup) == (16, 7, 3)
+
+
+def test_an_object_weighted_loop_makes_its_training_clips_with_ids():
+    """Weighting the loss by objects needs the instance ids of the training split."""
+    assert "ids" not in load_loop(CONFIGS / "demo.yaml").dataset_config("train", "o").modalities
+    loop = load_loop(CONFIGS / "demo.yaml", ["train.object_weight=4"])
+    assert "ids" in loop.dataset_config("train", "o").modalities and loop.train_config("d", "o").object_weight == 4
 
 
 def test_every_bad_loop_field_is_reported_at_once():

@@ -197,3 +197,64 @@ def test_flop_count_matches_torch_counter():
     counted = counter.get_total_flops() / 2 + attention
     assert abs(model.flops_per_clip(8, 16, 16) - counted) / counted < 0.03
     assert dit.flops_per_clip(8, 16, 16, L) > 6 * N * sum(p.numel() for p in dit.blocks.parameters() if p.dim() == 2) * 0.9
+
+
+class Oracle(torch.nn.Module):
+    """Stands in for the network: predicts a fixed clean clip whatever it is given."""
+
+    def __init__(self, model: TextToVideo, x0: torch.Tensor):
+        super().__init__()
+        self.dit, self.x0 = model.dit, x0
+
+    def forward(self, x, t, captions):
+        return self.x0.clone()
+
+
+@pytest.mark.parametrize("loss_t_min", [0.05, 0.3, 1.0])
+def test_the_loss_is_zero_for_the_true_clip_at_every_time(loss_t_min):
+    """Capping the loss weight must not change the target: the true clean clip costs nothing,
+    also at times below the cap (t_uniform=0.999 draws many there), and a wrong one costs
+    its squared error over max(t, loss_t_min)^2."""
+    x0 = videos(64)
+    exact, t, _ = flow.training_loss(Oracle(make_model(), x0), x0, CAPTIONS[:1] * 64, torch.Generator().manual_seed(0),
+                                     cond_prob=0.0, t_uniform=0.999, loss_t_min=loss_t_min)
+    assert (t < 0.05).any() and exact.item() == 0.0
+    off, t, per_clip = flow.training_loss(Oracle(make_model(), x0 + 0.1), x0, CAPTIONS[:1] * 64,
+                                          torch.Generator().manual_seed(0), cond_prob=0.0, t_uniform=0.999,
+                                          loss_t_min=loss_t_min)
+    assert torch.allclose(per_clip, 0.01 / t.clamp(min=loss_t_min) ** 2, rtol=1e-3)
+
+
+def test_pixel_weights_weigh_the_loss():
+    """Errors on heavily weighted pixels cost more than the same errors on the rest."""
+    x0 = videos(8)
+    weight = torch.ones(8, 8, 16, 16)
+    weight[:, :, :4] = 8.0  # the top rows: "objects"
+    wrong_top, wrong_bottom = x0.clone(), x0.clone()
+    wrong_top[:, :, :, :4] += 0.5
+    wrong_bottom[:, :, :, -4:] += 0.5
+    losses = [flow.training_loss(Oracle(make_model(), guess), x0, CAPTIONS[:1] * 8, torch.Generator().manual_seed(0),
+                                 cond_prob=0.0, loss_t_min=1.0, pixel_weight=weight)[0].item()
+              for guess in (wrong_top, wrong_bottom)]
+    assert losses[0] == pytest.approx(8 * losses[1], rel=1e-4)
+
+
+def test_mean_clip_yardstick():
+    clips = videos(5)
+    assert flow.mean_clip_loss(clips) > 0 and flow.mean_clip_loss(clips[:1].repeat(3, 1, 1, 1, 1)) < 1e-12
+
+
+def test_object_weights_cover_objects_and_their_edges():
+    """Weights from instance ids: `weight` on object pixels and the ring around them, 1 elsewhere,
+    area-averaged when the model's size is smaller than the stored one."""
+    import numpy as np
+
+    from simreel.trainer.data import ClipShape, object_weights
+
+    ids = np.zeros((4, 16, 16), np.uint8)
+    ids[:, 6:8, 6:8] = 1
+    w = object_weights(ids, ClipShape(2, 16, 16), start=1, weight=8.0)
+    assert w.shape == (2, 16, 16) and w[0, 6, 6] == 8.0 and w[0, 5, 5] == 8.0 and w[0, 8, 8] == 8.0
+    assert w[0, 9, 9] == 1.0 and w[0, 4, 4] == 1.0 and int((w == 8.0).sum()) == 2 * 16
+    small = object_weights(ids, ClipShape(2, 8, 8), start=0, weight=8.0)
+    assert small.shape == (2, 8, 8) and small.max() == 8.0 and small.min() == 1.0

@@ -30,8 +30,7 @@ def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:
     else:
         text = FrozenEncoder(cfg.text_encoder, cfg.text_len)
     dit = build_dit(cfg.model, width=cfg.dim, depth=cfg.depth, heads=cfg.heads, patch=tuple(cfg.patch),
-                    attention=cfg.attention, context_dim=text.width, sigma_data=cfg.sigma_data,
-                    input_gate=cfg.input_gate)
+                    attention=cfg.attention, context_dim=text.width)
     return TextToVideo(text, dit)
 
 

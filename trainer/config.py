@@ -44,10 +44,8 @@ class TrainConfig:
     cond_prob: float = 0.25  # chance a clip gets a clean prefix of frames to continue
     t_mean: float = 1.0  # logit-normal time sampling, shifted towards noise: see trainer/flow.py
     t_std: float = 1.0
-    t_uniform: float = 0.0
-    loss_t_min: float = 0.05
-    sigma_data: float = 0.0  # > 0: EDM preconditioning (trainer/model.py)
-    input_gate: bool = False
+    t_uniform: float = 0.0  # share of clips whose time is drawn uniformly (reaches t near 1)
+    loss_t_min: float = 0.05  # the velocity loss weighs clean-clip errors by 1/t^2, capped at t = this
     object_weight: float = 1.0  # loss weight of object pixels (needs the dataset's ids), floor and sky 1
     # optimisation
     batch_size: int = 8  # per worker
@@ -77,4 +75,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """Back from `to_dict` (a checkpoint's or a Ray worker's copy, checked when first read): lists become tuples."""
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"a training config with fields this simreel does not know ({', '.join(unknown)}): "
+                             "it was written by another version; train again with this one")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -90,7 +90,7 @@ class TrainClips(torch.utils.data.IterableDataset):
                 options = captions_of(sample["meta"], sample["txt"], self.kinds, self.languages)
                 used += 1
                 caption = options[int(rng.integers(len(options)))]
-                weights = (object_weights(sample["ids"]["ids"], self.shape, start, self.object_weight) if weighted
+                weights = (object_weights(sample["ids"], self.shape, start, self.object_weight) if weighted
                            else torch.ones(self.shape.frames, self.shape.height, self.shape.width))
                 yield to_tensor(video, self.shape, start), caption, key, (epoch, index), weights
             if not used and not skip:

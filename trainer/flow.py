@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-HELDOUT_TIMES = (0.1, 0.3, 0.5, 0.7, 0.9)
+HELDOUT_TIMES = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0)  # 1.0: pure noise, where sampling starts
 T_MIN = 0.05  # v = (x_t - x0_hat) / t divides by at least this: the loss weight 1/t^2 stays bounded
 
 
@@ -47,6 +47,10 @@ def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Gener
 
     Captions are blanked with probability `caption_dropout` (the unconditional branch of
     guidance); with probability `cond_prob` a random prefix of latent frames is given clean.
+    A `t_uniform` share of the clips draws its time uniformly, so that t near 1, where
+    sampling starts, is trained too; the velocity error (x0 - x0_hat) / t is taken with t
+    no smaller than `loss_t_min` (1.0: a plain clean-clip error at every t).
+    `pixel_weight` [B, T, H, W] weights pixels (e.g. objects over the floor).
     Returns (loss, t [B], per-clip loss [B] detached) for per-time-bin logging.
     """
     B, device = x0.shape[0], x0.device
@@ -96,6 +100,17 @@ def heldout_loss(model, clips: torch.Tensor, captions: list[str], *, times=HELDO
             v = velocity(_dit(model)(x, frames_t, *context), x, frames_t, pt)
             totals[t] += ((v - (eps - x0)) ** 2).mean(dim=(1, 2, 3, 4)).sum().item()
     return {t: total / len(clips) for t, total in totals.items()}
+
+
+def mean_clip_loss(clips: torch.Tensor) -> float:
+    """The held-out loss at t = 1 of a guess that ignores noise and caption alike: each clip
+    scored against the mean of the others. A model above it at t = 1 starts every sample
+    from a worse guess than the average clip, and its samples stay flat (the demo's models
+    of 2026-11 sat there); below it, the caption tells the model something."""
+    if len(clips) < 2:
+        return float("nan")
+    others = (clips.sum(0, keepdim=True) - clips) / (len(clips) - 1)
+    return ((clips - others) ** 2).mean().item()
 
 
 def guided_velocity(model, x: torch.Tensor, t: torch.Tensor, context, guidance: float) -> torch.Tensor:

@@ -26,8 +26,6 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     attention: str = "full"  # "full" over all spacetime tokens, or "factorised" spatial then temporal
     context_dim: int = 128  # width of the text tokens cross-attended to
-    sigma_data: float = 0.0  # > 0: EDM preconditioning for data of this standard deviation (see VideoDiT.forward)
-    input_gate: bool = False  # scale the patch embedding by a learned function of t (see VideoDiT.forward)
 
     def __post_init__(self):
         if self.attention not in ("full", "factorised"):
@@ -199,7 +197,6 @@ class VideoDiT(nn.Module):
         self.patch_embed = nn.Linear(math.prod(cfg.patch) * cfg.channels, D)
         self.t_embed = TimestepEmbedder(D)
         self.text_pool = nn.Linear(cfg.context_dim, D)  # pooled caption joins the adaLN input
-        self.input_gate = nn.Linear(D, D) if cfg.input_gate else None
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.final = FinalLayer(cfg)
         self.initialize()
@@ -216,8 +213,7 @@ class VideoDiT(nn.Module):
             nn.init.zeros_(block.adaLN[-1].weight)
             nn.init.zeros_(block.adaLN[-1].bias)
             nn.init.zeros_(block.cross.proj.weight)  # cross-attention, unmodulated, also starts silent
-        gates = [self.input_gate] if self.input_gate is not None else []
-        for m in (self.final.adaLN[-1], self.final.linear, *gates):
+        for m in (self.final.adaLN[-1], self.final.linear):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
 
@@ -225,28 +221,16 @@ class VideoDiT(nn.Module):
         """x [B, C, T, H, W]; t [B, T//pt] diffusion time per latent frame (or [B]);
         context [B, L, Dc] text tokens, mask [B, L], pooled [B, Dc] -> velocity like x."""
         cfg = self.cfg
-        B, Tp = x.shape[0], x.shape[2] // cfg.patch[0]
+        tokens = self.patch_embed(patchify(x, cfg.patch))  # [B, Tp, Hp, Wp, D]
+        B, Tp, Hp, Wp, D = tokens.shape
+        x = tokens.reshape(B, Tp, Hp * Wp, D) + spacetime_positions(Tp, Hp, Wp, D, x.device).to(tokens.dtype)
         if t.dim() == 1:
             t = t[:, None].expand(B, Tp)
-        x_t = x
-        if cfg.sigma_data:  # EDM (Karras et al. 2022): unit-variance input and target at every t
-            tt = t.repeat_interleave(cfg.patch[0], dim=1)[:, None, :, None, None].to(x.dtype)
-            sd, norm = cfg.sigma_data, ((1 - tt) ** 2 * cfg.sigma_data**2 + tt**2).sqrt()
-            x = x / norm
-        tokens = self.patch_embed(patchify(x, cfg.patch))  # [B, Tp, Hp, Wp, D]
-        _, _, Hp, Wp, D = tokens.shape
-        tokens = tokens.reshape(B, Tp, Hp * Wp, D)
-        t_emb = self.t_embed(t)  # [B, Tp, D]
-        if self.input_gate is not None:  # near t = 1 the input is noise: the model may turn it down, leaving positions
-            tokens = tokens * (1 + self.input_gate(t_emb))[:, :, None]
-        x = tokens + spacetime_positions(Tp, Hp, Wp, D, x.device).to(tokens.dtype)
-        c = t_emb + self.text_pool(pooled)[:, None]  # [B, Tp, D]
+        c = self.t_embed(t) + self.text_pool(pooled)[:, None]  # [B, Tp, D]
         for block in self.blocks:
             x = block(x, c, context, mask)
-        out = unpatchify(self.final(x, c).reshape(B, Tp, Hp, Wp, -1), cfg.patch, cfg.channels)
-        if cfg.sigma_data:  # x0 = c_skip x_t + c_out F: the network predicts what x_t does not already say
-            out = (1 - tt) * sd**2 / norm**2 * x_t + tt * sd / norm * out
-        return out
+        out = self.final(x, c).reshape(B, Tp, Hp, Wp, -1)
+        return unpatchify(out, cfg.patch, cfg.channels)
 
     def flops_per_clip(self, frames: int, height: int, width: int, text_len: int) -> float:
         """Training FLOPs (forward + backward = 3x forward) for one clip: 6 x (weights a token

@@ -120,7 +120,8 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
         if rank == 0 and len(val_videos):
             losses = flow.heldout_loss(ema, val_videos, val_captions)  # fixed noise: runs compare
             metrics.write({"step": step, "heldout": sum(losses.values()) / len(losses),
-                           "heldout_by_t": {f"{t:g}": round(v, 6) for t, v in losses.items()}})
+                           "heldout_by_t": {f"{t:g}": round(v, 6) for t, v in losses.items()},
+                           "heldout_mean_clip": round(flow.mean_clip_loss(val_videos), 6)})
 
     # ---- the loop
     if rank == 0:
