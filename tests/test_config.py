@@ -66,7 +66,7 @@ def test_a_loop_config_may_reference_a_training_config(tmp_path):
 
 def test_an_object_weighted_loop_makes_its_training_clips_with_ids():
     """Weighting the loss by objects needs the instance ids of the training split."""
-    assert "ids" not in load_loop(CONFIGS / "demo.yaml").dataset_config("train", "o").modalities
+    assert "ids" not in load_loop(CONFIGS / "demo.yaml", ["train.object_weight=1"]).dataset_config("train", "o").modalities
     loop = load_loop(CONFIGS / "demo.yaml", ["train.object_weight=4"])
     assert "ids" in loop.dataset_config("train", "o").modalities and loop.train_config("d", "o").object_weight == 4
 

@@ -129,7 +129,7 @@ def guided_velocity(model, x: torch.Tensor, t: torch.Tensor, context, guidance: 
 
 @torch.no_grad()
 def sample(model, captions: list[str], frames: int, height: int, width: int, *, steps: int = 50,
-           guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None, shift: float = 1.0) -> torch.Tensor:
+           guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None) -> torch.Tensor:
     """Generate clips [B, C, frames, height, width] in [-1, 1] with `steps` Euler steps.
 
     `first` [B, C, k, height, width] (k a multiple of the temporal patch, k < frames) are
@@ -146,7 +146,6 @@ def sample(model, captions: list[str], frames: int, height: int, width: int, *, 
     x = torch.randn((B, C, frames, height, width), generator=gen).to(device)
     context = _dit_context(model, list(captions) + [""] * B)
     ts = torch.linspace(1.0, 0.0, steps + 1)
-    ts = shift * ts / (1 + (shift - 1) * ts)
     for i in range(steps):
         frames_t = torch.full((B, frames // pt), ts[i].item(), device=device)
         frames_t[:, : k // pt] = 0.0
