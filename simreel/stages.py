@@ -66,7 +66,7 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
 
     from simreel.judge.evaluate import load_clips
     from simreel.trainer import checkpoint, sample
-    from simreel.trainer.data import ClipShape
+    from simreel.trainer.data import ClipShape, to_tensor
 
     model, tcfg, _ = sample.load(out / "train" / checkpoint.CHECKPOINT)
     shape = ClipShape(tcfg.frames, tcfg.height, tcfg.width)
@@ -74,7 +74,7 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
     prompts = clips[: cfg.sample["prompts"]]
     continued = continuation_clips(cfg, clips)
     k = cfg.evaluate["context_frames"]
-    first = torch.from_numpy(np.stack([c.video[:k] for c in continued])).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
+    first = torch.stack([to_tensor(c.video, ClipShape(k, tcfg.height, tcfg.width)) for c in continued])
     s = cfg.sample
     log.info(f"sample: {len(prompts)} prompts")
     generated = sample.sample_videos(model, [c.caption for c in prompts], shape, steps=s["steps"],

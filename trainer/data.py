@@ -61,9 +61,9 @@ def check_length(key: str, length: int, frames: int) -> None:
 
 
 class TrainClips(torch.utils.data.IterableDataset):
-    """Endless (video, caption, key, position, pixel weights) for this rank: epoch after epoch over
-    `urls`, skipping the held-out keys. `start` is the position to continue after, as saved in a
-    checkpoint. With `object_weight` > 1 the clips' instance ids weight the loss (`object_weights`)."""
+    """Endless (video, caption, key, position, pixel weights or None) for this rank: epoch after epoch
+    over `urls`, skipping the held-out keys. `start` is the position to continue after, as saved in a
+    checkpoint. With `object_weight` != 1 the clips' instance ids weight the loss (`object_weights`)."""
 
     def __init__(self, urls: list[str], shape: ClipShape, *, kinds, languages, seed: int,
                  exclude=frozenset(), start: tuple[int, int] = (0, 0), object_weight: float = 1.0):
@@ -73,8 +73,8 @@ class TrainClips(torch.utils.data.IterableDataset):
 
     def __iter__(self):
         epoch, skip = self.start
+        weighted = self.object_weight != 1.0
         while True:
-            weighted = self.object_weight != 1.0
             dataset = shards.ClipDataset(self.urls, shuffle=SHUFFLE_BUFFER, seed=self.seed, decode=False,
                                          arrays=("ids",) if weighted else ())
             dataset.set_epoch(epoch)
@@ -90,8 +90,7 @@ class TrainClips(torch.utils.data.IterableDataset):
                 options = captions_of(sample["meta"], sample["txt"], self.kinds, self.languages)
                 used += 1
                 caption = options[int(rng.integers(len(options)))]
-                weights = (object_weights(sample["ids"], self.shape, start, self.object_weight) if weighted
-                           else torch.ones(self.shape.frames, self.shape.height, self.shape.width))
+                weights = object_weights(sample["ids"], self.shape, start, self.object_weight) if weighted else None
                 yield to_tensor(video, self.shape, start), caption, key, (epoch, index), weights
             if not used and not skip:
                 raise RuntimeError(f"no training clips reached this worker from {len(self.urls)} shard(s): "
@@ -100,11 +99,12 @@ class TrainClips(torch.utils.data.IterableDataset):
 
 
 def batches(clips: TrainClips, batch_size: int, loader_workers: int):
-    """Endless batches (videos [B, 3, F, H, W], captions, keys, positions, pixel weights [B, F, H, W]);
-    with one loader worker the decoding runs in its own process, in the same order."""
+    """Endless batches (videos [B, 3, F, H, W], captions, keys, positions, pixel weights [B, F, H, W] or
+    None); with one loader worker the decoding runs in its own process, in the same order."""
     def collate(items):
         videos, captions, keys, positions, weights = zip(*items)
-        return torch.stack(videos), list(captions), list(keys), list(positions), torch.stack(weights)
+        weights = None if weights[0] is None else torch.stack(weights)
+        return torch.stack(videos), list(captions), list(keys), list(positions), weights
 
     loader = torch.utils.data.DataLoader(clips, batch_size=batch_size, collate_fn=collate,
                                          num_workers=loader_workers, prefetch_factor=4 if loader_workers else None)
