@@ -61,7 +61,12 @@ class Tokenizer:
 
 
 class TextEncoder(nn.Module):
-    """Token embedding + sin-cos positions + a few pre-norm transformer layers, trained with the DiT."""
+    """Token embedding + sin-cos positions + a few pre-norm transformer layers, trained with the DiT.
+
+    Word embeddings start at unit scale, as large as the positions they are added to. At
+    std 0.02 (the GPT habit) a token was 98% position: swapping a caption's colour word
+    moved the demo model's prediction by less than 1e-4, and samples ignored their captions.
+    """
 
     def __init__(self, tokenizer: Tokenizer, width: int = 128, depth: int = 2, heads: int = 2, length: int = 48):
         super().__init__()
@@ -71,7 +76,7 @@ class TextEncoder(nn.Module):
                                            batch_first=True, norm_first=True)
         self.layers = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(width)
-        nn.init.normal_(self.embed.weight, std=0.02)
+        nn.init.normal_(self.embed.weight, std=1.0)
 
     def forward(self, captions: list[str], device=None):
         ids, mask = self.tokenizer.encode(captions, self.length)
