@@ -1,92 +1,140 @@
-"""Factory throughput and cost, measured side by side in one run.
+"""Factory throughput, cost and memory, measured side by side in one run.
 
     .venv/bin/python benchmarks/pipeline.py [--clips 200] [--repeats 2] [--memory-clips 1000] [--usd-per-core-hour 0.04]
 
 Runs configs/default.yaml (16 frames at 64x64, RGB + instance ids, captions in English and
-Chinese) through `simreel.job.generate` on a local 2-CPU Ray and prints:
+Chinese, QA) through `simreel.job.generate`, each run starting its own local Ray the way
+`simreel generate` does, and prints:
 - clips/s with 1 worker (the baseline) and with 2, and the scaling efficiency
   (clips/s with 2 / (2 x clips/s with 1)); the rate is taken from the first shard's start
   to the last shard's end, so Ray start-up and the dataset card are not in it; runs
-  alternate 1, 2, 1, 2 and the best of each counts, as the machine is shared; and the
-  CPU seconds per clip of a worker alone vs beside another (what scaling costs in work,
-  whatever else the machine is running);
+  alternate 1, 2, 1, 2 and the best of each counts, as the machine is shared;
 - seconds per stage per clip in the 1-worker run (scene = sample + simulate, render,
-  caption, encode, write);
-- a worker's memory: one worker makes `--memory-clips` clips in one shard; its RSS at
-  the 100th and the last clip, the growth between them, and its peak;
-- the cost of 1,000 clips at the stated price per core-hour (from the 2-worker rate);
-- for scale, the field-note peer: Blender Cycles at Kubric's MOVi setting renders 64^2 at
-  ~1.9 frames/s on these 2 cores (render alone, no physics or captions).
-Floors: 2-worker efficiency >= 0.85, memory growth within 10%; the exit code says if both hold.
-Ends with one JSON line.
+  caption, encode, write), and `overhead_vs_sim_render`: a clip's whole time in a worker
+  (its shard's wall time per clip) / its scene + render time, both from the same run;
+- `clips_per_core_hour` at default.yaml's size and at Kubric MOVi's (256x256, 24 frames at
+  12 fps), from 1-worker runs (one worker is one core);
+- memory: the RSS of the whole process tree (driver, Ray's processes, workers; summed from
+  /proc, sampled every 0.2 s) during a two-worker run of `--memory-clips` clips: its peak
+  (`tree_rss_mb`), and its value when clip 100 and when the last clip is done;
+- the cost of 1,000 clips at the stated price per core-hour, and what changed against the
+  figures issue #14 started from.
+Floors: overhead <= 1.5, 2-worker efficiency >= 0.85, tree <= 1,200 MB, tree growth from
+clip 100 to the last within 10%; the exit code says whether all hold. Ends with one JSON line.
 """
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import resource
+import re
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
-import ray  # noqa: E402
-
 from simreel.config import load_dataset  # noqa: E402
-from simreel.job import WORKER_ENV, ShardPlan, generate, make_shard  # noqa: E402
+from simreel.job import generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CYCLES_FRAMES_PER_S = 1.9  # DESIGN.md field note, 64^2, 2 cores
+KUBRIC_CLIPS_PER_CORE_HOUR = 11  # issue #14: Blender Cycles at Kubric's setting, 256^2 x 24 frames, rendering alone
 STAGES = ("scene", "render", "caption", "encode", "write")
+ISSUE = {  # where issue #14 started (loaded 2-core machine)
+    "overhead_vs_sim_render": 2.9, "clips_per_s_1_worker": 7.5, "tree_rss_mb": 2500,
+    "seconds_per_stage": {"scene": 0.034, "render": 0.011, "caption": 0.078, "encode": 0.007},
+}
+MOVI = ["clip.resolution=256x256", "clip.fps=12", "clip.duration_s=2.0"]  # 24 frames
 
 
-def throughput(config, workers: int, out: str) -> dict:
+def tree_rss_mb(root: int | None = None) -> float:
+    """RSS of a process and all its descendants, summed (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
+    total, todo = 0, [root or os.getpid()]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1])
+        except OSError:
+            pass
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class TreeWatch:
+    """Samples the process tree's RSS every `every` s; as a progress stream, also notes it at given clip counts."""
+
+    def __init__(self, at: tuple[int, ...] = (), every: float = 0.2):
+        self.at, self.every, self.peak, self.noted = at, every, 0.0, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, tree_rss_mb())
+
+    def write(self, text: str) -> None:
+        m = re.search(r"\] (\d+)/\d+ clips", text)
+        if m:
+            done = int(m.group(1))
+            for n in self.at:
+                if done >= n and n not in self.noted:
+                    self.noted[n] = tree_rss_mb()
+
+    def flush(self) -> None:
+        pass
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run(config, workers: int, out: str, watch: TreeWatch | None = None) -> dict:
+    watch = watch or TreeWatch()
     t0 = time.monotonic()
-    result = generate(config, out, workers=workers, progress_stream=io.StringIO())
+    with watch:
+        result = generate(config, out, workers=workers, progress_stream=watch, progress_tty=False, progress_every=0.5)
     wall = time.monotonic() - t0
     stats = [json.loads(p.read_text()) for p in Path(out).glob("*.stats.json")]
     start = min(s["started_at"] for s in stats)
     end = max(s["started_at"] + s["wall_seconds"] for s in stats)
     clips = sum(s["count"] for s in stats)
     seconds = result.manifest["totals"]["seconds"]
+    per_stage = {k: seconds.get(k, 0.0) / clips for k in STAGES}
+    per_clip = sum(s["wall_seconds"] for s in stats) / clips
     return {
         "workers": result.workers,
         "clips": clips,
         "clips_per_s": clips / (end - start),
         "wall_s": wall,
-        "seconds_per_stage": {k: seconds.get(k, 0.0) / clips for k in STAGES},
-        "peak_rss_mb": max(s["worker"]["peak_rss_mb"] for s in stats),
+        "seconds_per_stage": per_stage,
+        "seconds_per_clip": per_clip,
+        "overhead_vs_sim_render": per_clip / (per_stage["scene"] + per_stage["render"]),
         "cpu_s_per_clip": sum(s["cpu_seconds"] for s in stats) / clips,
+        "worker_peak_rss_mb": max(s["worker"]["peak_rss_mb"] for s in stats),
+        "tree_peak_mb": watch.peak,
     }
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-@ray.remote(num_cpus=1)
-def memory_run(config, out: str, n: int) -> dict:
-    """One worker, one shard of n clips, RSS sampled as clips complete (same code path as the job's workers)."""
-    for k, v in WORKER_ENV.items():
-        os.environ.setdefault(k, v)
-    from simreel import render
-
-    rss = {}
-
-    def report(done: int, made: bool):
-        if done in (100, n):
-            rss[done] = _rss_mb()
-
-    with render.Renderer(config.render_quality) as renderer:
-        make_shard(ShardPlan(0, "shard-000000", 0, n), config, out, renderer, report)
-    return {"rss_mb_at_100": rss[100], f"rss_mb_at_{n}": rss[n],
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
 
 
 def main() -> int:
@@ -102,64 +150,77 @@ def main() -> int:
     if args.memory_clips < 100:
         ap.error("--memory-clips must be at least 100")
 
-    base = load_dataset(ROOT / "configs/default.yaml", [f"num_samples={args.clips}", "samples_per_shard=10"])
-    print(f"config: configs/default.yaml, {args.clips} clips of 16 frames at 64x64, rgb+ids, captions en+zh, "
+    default = ROOT / "configs/default.yaml"
+    base = load_dataset(default, [f"num_samples={args.clips}", "samples_per_shard=10"])
+    print(f"config: configs/default.yaml, {args.clips} clips of 16 frames at 64x64, rgb+ids, captions en+zh + QA, "
           f"10 clips per shard; price ${args.usd_per_core_hour}/core-hour", flush=True)
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            runs: dict[int, dict] = {}
-            for rep in range(args.repeats):
-                for w in (1, 2):
-                    r = throughput(base, w, f"{tmp}/r{rep}w{w}")
-                    print(f"{w} worker{'s' if w > 1 else ''}: {r['clips_per_s']:.2f} clips/s "
-                          f"({r['clips']} clips, {r['wall_s']:.1f} s end to end)", flush=True)
-                    if w not in runs or r["clips_per_s"] > runs[w]["clips_per_s"]:
-                        runs[w] = r
-            mem_config = load_dataset(ROOT / "configs/default.yaml",
-                                     [f"num_samples={args.memory_clips}", f"samples_per_shard={args.memory_clips}"])
-            print(f"memory run: one worker, {args.memory_clips} clips ...", flush=True)
-            memory = ray.get(memory_run.remote(mem_config, f"{tmp}/mem", args.memory_clips))
-    finally:
-        ray.shutdown()
+    print(f"before: {load()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs: dict[int, dict] = {}
+        for rep in range(args.repeats):
+            for w in (1, 2):
+                r = run(base, w, f"{tmp}/r{rep}w{w}")
+                print(f"{w} worker{'s' if w > 1 else ''}: {r['clips_per_s']:.2f} clips/s ({r['clips']} clips, "
+                      f"{r['wall_s']:.1f} s end to end, overhead {r['overhead_vs_sim_render']:.2f}); {load()}", flush=True)
+                if w not in runs or r["clips_per_s"] > runs[w]["clips_per_s"]:
+                    runs[w] = r
+        movi_clips = max(10, args.clips // 4)
+        movi = run(load_dataset(default, [f"num_samples={movi_clips}", "samples_per_shard=5", *MOVI]), 1, f"{tmp}/movi")
+        print(f"256x256, 24 frames at 12 fps, 1 worker: {movi['clips_per_s']:.2f} clips/s ({movi_clips} clips); {load()}",
+              flush=True)
+        print(f"memory run: two workers, {args.memory_clips} clips ...", flush=True)
+        mem_config = load_dataset(default, [f"num_samples={args.memory_clips}", "samples_per_shard=50"])
+        watch = TreeWatch(at=(100, args.memory_clips))
+        memory = run(mem_config, 2, f"{tmp}/mem", watch)
+        print(f"memory run: {memory['clips_per_s']:.2f} clips/s; {load()}", flush=True)
 
     cps1, cps2 = runs[1]["clips_per_s"], runs[2]["clips_per_s"]
     efficiency = cps2 / (2 * cps1)
     per_stage = runs[1]["seconds_per_stage"]
-    at100, at_end = memory["rss_mb_at_100"], memory[f"rss_mb_at_{args.memory_clips}"]
+    overhead = runs[1]["overhead_vs_sim_render"]
+    at100, at_end = watch.noted[100], watch.noted[args.memory_clips]
     growth = (at_end - at100) / at100
+    tree_peak = max(memory["tree_peak_mb"], *(r["tree_peak_mb"] for r in runs.values()))
+    per_core_hour = {"default_64x64x16": 3600 * cps1, "movi_256x256x24": 3600 * movi["clips_per_s"]}
     usd = 1000 * (2 / cps2) / 3600 * args.usd_per_core_hour
-    cycles_cps = CYCLES_FRAMES_PER_S / 16
-    floors = {"scaling_efficiency>=0.85": efficiency >= 0.85, "memory_growth<=0.10": growth <= 0.10}
+    floors = {"overhead_vs_sim_render<=1.5": overhead <= 1.5, "scaling_efficiency>=0.85": efficiency >= 0.85,
+              "tree_rss_mb<=1200": tree_peak <= 1200, "tree_growth_100_to_end<=0.10": growth <= 0.10}
 
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print(f"best of {args.repeats}: 1 worker {cps1:.2f} clips/s, 2 workers {cps2:.2f} clips/s")
-    print(f"scaling efficiency (2 workers vs 2 x 1 worker): {efficiency:.2f}")
-    work_ratio = runs[1]["cpu_s_per_clip"] / runs[2]["cpu_s_per_clip"]
-    print(f"CPU seconds per clip in a worker: {runs[1]['cpu_s_per_clip']:.3f} alone, {runs[2]['cpu_s_per_clip']:.3f} "
-          f"beside a second worker ({work_ratio:.2f}: below 1 means running two makes each clip more work; "
-          f"wall-clock efficiency below this is CPU taken by other processes on the machine)")
-    print("seconds per clip by stage (1-worker run): "
-          + ", ".join(f"{k} {v:.4f}" for k, v in per_stage.items()) + f", total {sum(per_stage.values()):.4f}")
-    print(f"worker memory: {at100:.0f} MB at clip 100, {at_end:.0f} MB at clip {args.memory_clips} "
-          f"(growth {100 * growth:+.1f}%), peak {memory['peak_rss_mb']:.0f} MB")
+    print(f"after: {load()}")
+    print(f"best of {args.repeats}: 1 worker {cps1:.2f} clips/s, 2 workers {cps2:.2f} clips/s; "
+          f"scaling efficiency {efficiency:.2f}")
+    print("seconds per clip by stage (1-worker run): " + ", ".join(f"{k} {v:.4f}" for k, v in per_stage.items())
+          + f"; whole clip in the worker {runs[1]['seconds_per_clip']:.4f}")
+    print(f"overhead_vs_sim_render: {overhead:.2f} (a clip's whole time / its scene + render time)")
+    print(f"clips per core-hour: {per_core_hour['default_64x64x16']:,.0f} at 64x64x16, "
+          f"{per_core_hour['movi_256x256x24']:,.0f} at 256x256x24 (Blender Cycles at Kubric's setting: "
+          f"~{KUBRIC_CLIPS_PER_CORE_HOUR}, rendering alone: {per_core_hour['movi_256x256x24'] / KUBRIC_CLIPS_PER_CORE_HOUR:,.0f}x)")
+    print(f"process tree: peak {tree_peak:.0f} MB; two-worker run at clip 100 {at100:.0f} MB, at clip "
+          f"{args.memory_clips} {at_end:.0f} MB (growth {100 * growth:+.1f}%); worker peak "
+          f"{max(r['worker_peak_rss_mb'] for r in (*runs.values(), memory)):.0f} MB")
     print(f"cost: ${usd:.4f} per 1,000 clips at ${args.usd_per_core_hour}/core-hour")
-    print(f"vs Blender Cycles render alone (field note, {CYCLES_FRAMES_PER_S} frames/s = {cycles_cps:.3f} clips/s "
-          f"on 2 cores): {cps2 / cycles_cps:.0f}x")
+    print("against issue #14's figures: "
+          f"overhead {ISSUE['overhead_vs_sim_render']} -> {overhead:.2f}; "
+          f"1 worker {ISSUE['clips_per_s_1_worker']} -> {cps1:.2f} clips/s; "
+          f"process tree {ISSUE['tree_rss_mb']} -> {tree_peak:.0f} MB; "
+          + ", ".join(f"{k} {v} -> {per_stage[k]:.3f} s" for k, v in ISSUE["seconds_per_stage"].items()))
     print("floors: " + ", ".join(f"{k} {'PASS' if ok else 'FAIL'}" for k, ok in floors.items()))
     print(json.dumps({
+        "overhead_vs_sim_render": round(overhead, 3),
+        "clips_per_core_hour": {k: round(v) for k, v in per_core_hour.items()},
+        "tree_rss_mb": round(tree_peak, 1),
+        "tree_rss_mb_at_clip_100": round(at100, 1),
+        f"tree_rss_mb_at_clip_{args.memory_clips}": round(at_end, 1),
+        "tree_growth": round(growth, 4),
         "clips_per_s": {"1": round(cps1, 3), "2": round(cps2, 3)},
         "scaling_efficiency": round(efficiency, 3),
-        "cpu_work_ratio": round(work_ratio, 3),
         "seconds_per_stage": {k: round(v, 5) for k, v in per_stage.items()},
-        "peak_rss_mb": round(max(memory["peak_rss_mb"], runs[1]["peak_rss_mb"], runs[2]["peak_rss_mb"]), 1),
-        "rss_mb_at_clip_100": round(at100, 1),
-        f"rss_mb_at_clip_{args.memory_clips}": round(at_end, 1),
-        "memory_growth": round(growth, 4),
+        "seconds_per_clip": round(runs[1]["seconds_per_clip"], 5),
+        "worker_peak_rss_mb": round(max(r["worker_peak_rss_mb"] for r in (*runs.values(), memory)), 1),
         "usd_per_1000_clips": round(usd, 5),
         "usd_per_core_hour": args.usd_per_core_hour,
-        "vs_cycles_render": round(cps2 / cycles_cps, 1),
+        "vs_cycles_render": round(cps2 / (CYCLES_FRAMES_PER_S / 16), 1),
+        "issue_14": ISSUE,
         "floors": floors,
         "load_average": round(os.getloadavg()[0], 2),
     }))
