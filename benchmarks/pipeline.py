@@ -14,9 +14,10 @@ Chinese, QA) through `simreel.job.generate`, each run starting its own local Ray
   (its shard's wall time per clip) / its scene + render time, both from the same run;
 - `clips_per_core_hour` at default.yaml's size and at Kubric MOVi's (256x256, 24 frames at
   12 fps), from 1-worker runs (one worker is one core);
-- memory: the RSS of the whole process tree (driver, Ray's processes, workers; summed from
-  /proc, sampled every 0.2 s) during a two-worker run of `--memory-clips` clips: its peak
-  (`tree_rss_mb`), and its value when clip 100 and when the last clip is done;
+- memory: the whole process tree (driver, Ray's processes, workers; from /proc, sampled
+  every 0.1 s) of `simreel generate` with two workers making `--memory-clips` clips, run as
+  its own process as a user runs it: the peak of its summed RSS (`tree_rss_mb`) and PSS,
+  and its RSS when clip 100 and when the last clip is in a finished shard;
 - the cost of 1,000 clips at the stated price per core-hour, and what changed against the
   figures issue #14 started from.
 Floors: overhead <= 1.5, 2-worker efficiency >= 0.85, tree <= 1,200 MB, tree growth from
@@ -25,9 +26,10 @@ clip 100 to the last within 10%; the exit code says whether all hold. Ends with 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
-import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -51,8 +53,8 @@ ISSUE = {  # where issue #14 started (loaded 2-core machine)
 MOVI = ["clip.resolution=256x256", "clip.fps=12", "clip.duration_s=2.0"]  # 24 frames
 
 
-def tree_rss_mb(root: int | None = None) -> float:
-    """RSS of a process and all its descendants, summed (Linux /proc)."""
+def _tree(root: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -62,40 +64,49 @@ def tree_rss_mb(root: int | None = None) -> float:
             except OSError:
                 continue
             children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
-    total, todo = 0, [root or os.getpid()]
+    out, todo = [], [root]
     while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
+        out.append(todo.pop())
+        todo += children.get(out[-1], [])
+    return out
+
+
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """(RSS summed, PSS summed) over a process tree, MB. Summed RSS counts a shared library once
+    per process that maps it (the issue's measure); PSS shares such pages out (what the tree costs)."""
+    rss = pss = 0.0
+    for pid in _tree(root):
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1])
-        except OSError:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    key, value = line.split()[:2]
+                    if key == "Rss:":
+                        rss += int(value) / 1024
+                    elif key == "Pss:":
+                        pss += int(value) / 1024
+        except (OSError, ValueError):
             pass
-    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return rss, pss
 
 
 class TreeWatch:
-    """Samples the process tree's RSS every `every` s; as a progress stream, also notes it at given clip counts."""
+    """Samples a process tree's memory every `every` s (peaks), and notes it when `done()` first reaches each of `at`."""
 
-    def __init__(self, at: tuple[int, ...] = (), every: float = 0.2):
-        self.at, self.every, self.peak, self.noted = at, every, 0.0, {}
+    def __init__(self, root: int | None = None, at: tuple[int, ...] = (), done=lambda: 0, every: float = 0.2):
+        self.root, self.at, self.done, self.every = root or os.getpid(), at, done, every
+        self.peak_rss = self.peak_pss = 0.0
+        self.noted: dict[int, tuple[float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.wait(self.every):
-            self.peak = max(self.peak, tree_rss_mb())
-
-    def write(self, text: str) -> None:
-        m = re.search(r"\] (\d+)/\d+ clips", text)
-        if m:
-            done = int(m.group(1))
+            rss, pss = tree_memory_mb(self.root)
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            done = self.done()
             for n in self.at:
                 if done >= n and n not in self.noted:
-                    self.noted[n] = tree_rss_mb()
-
-    def flush(self) -> None:
-        pass
+                    self.noted[n] = (rss, pss)
 
     def __enter__(self):
         self._thread.start()
@@ -106,11 +117,30 @@ class TreeWatch:
         self._thread.join()
 
 
-def run(config, workers: int, out: str, watch: TreeWatch | None = None) -> dict:
-    watch = watch or TreeWatch()
+def memory_run(clips: int, out: str) -> TreeWatch:
+    """`simreel generate` default.yaml with 2 workers, as a user runs it (its own process, its own Ray)."""
+    def done() -> int:  # clips in finished shards
+        total = 0
+        for p in Path(out).glob("*.stats.json"):
+            try:
+                total += json.loads(p.read_text())["count"]
+            except (OSError, ValueError, KeyError):
+                pass
+        return total
+
+    cmd = [sys.executable, "-m", "simreel", "generate", str(ROOT / "configs/default.yaml"), f"num_samples={clips}",
+           "samples_per_shard=50", "--workers", "2", "--out", out]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with TreeWatch(proc.pid, at=(100, clips), done=done, every=0.1) as watch:
+        _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"memory run failed: {err[-2000:]}")
+    return watch
+
+
+def run(config, workers: int, out: str) -> dict:
     t0 = time.monotonic()
-    with watch:
-        result = generate(config, out, workers=workers, progress_stream=watch, progress_tty=False, progress_every=0.5)
+    result = generate(config, out, workers=workers, progress_stream=io.StringIO())
     wall = time.monotonic() - t0
     stats = [json.loads(p.read_text()) for p in Path(out).glob("*.stats.json")]
     start = min(s["started_at"] for s in stats)
@@ -129,7 +159,6 @@ def run(config, workers: int, out: str, watch: TreeWatch | None = None) -> dict:
         "overhead_vs_sim_render": per_clip / (per_stage["scene"] + per_stage["render"]),
         "cpu_s_per_clip": sum(s["cpu_seconds"] for s in stats) / clips,
         "worker_peak_rss_mb": max(s["worker"]["peak_rss_mb"] for s in stats),
-        "tree_peak_mb": watch.peak,
     }
 
 
@@ -168,19 +197,18 @@ def main() -> int:
         movi = run(load_dataset(default, [f"num_samples={movi_clips}", "samples_per_shard=5", *MOVI]), 1, f"{tmp}/movi")
         print(f"256x256, 24 frames at 12 fps, 1 worker: {movi['clips_per_s']:.2f} clips/s ({movi_clips} clips); {load()}",
               flush=True)
-        print(f"memory run: two workers, {args.memory_clips} clips ...", flush=True)
-        mem_config = load_dataset(default, [f"num_samples={args.memory_clips}", "samples_per_shard=50"])
-        watch = TreeWatch(at=(100, args.memory_clips))
-        memory = run(mem_config, 2, f"{tmp}/mem", watch)
-        print(f"memory run: {memory['clips_per_s']:.2f} clips/s; {load()}", flush=True)
+        print(f"memory run: simreel generate, two workers, {args.memory_clips} clips ...", flush=True)
+        t0 = time.monotonic()
+        watch = memory_run(args.memory_clips, f"{tmp}/mem")
+        print(f"memory run: {args.memory_clips / (time.monotonic() - t0):.2f} clips/s end to end; {load()}", flush=True)
 
     cps1, cps2 = runs[1]["clips_per_s"], runs[2]["clips_per_s"]
     efficiency = cps2 / (2 * cps1)
     per_stage = runs[1]["seconds_per_stage"]
     overhead = runs[1]["overhead_vs_sim_render"]
-    at100, at_end = watch.noted[100], watch.noted[args.memory_clips]
+    (at100, pss100), (at_end, pss_end) = watch.noted[100], watch.noted[args.memory_clips]
     growth = (at_end - at100) / at100
-    tree_peak = max(memory["tree_peak_mb"], *(r["tree_peak_mb"] for r in runs.values()))
+    tree_peak, tree_pss = watch.peak_rss, watch.peak_pss
     per_core_hour = {"default_64x64x16": 3600 * cps1, "movi_256x256x24": 3600 * movi["clips_per_s"]}
     usd = 1000 * (2 / cps2) / 3600 * args.usd_per_core_hour
     floors = {"overhead_vs_sim_render<=1.5": overhead <= 1.5, "scaling_efficiency>=0.85": efficiency >= 0.85,
@@ -195,9 +223,9 @@ def main() -> int:
     print(f"clips per core-hour: {per_core_hour['default_64x64x16']:,.0f} at 64x64x16, "
           f"{per_core_hour['movi_256x256x24']:,.0f} at 256x256x24 (Blender Cycles at Kubric's setting: "
           f"~{KUBRIC_CLIPS_PER_CORE_HOUR}, rendering alone: {per_core_hour['movi_256x256x24'] / KUBRIC_CLIPS_PER_CORE_HOUR:,.0f}x)")
-    print(f"process tree: peak {tree_peak:.0f} MB; two-worker run at clip 100 {at100:.0f} MB, at clip "
-          f"{args.memory_clips} {at_end:.0f} MB (growth {100 * growth:+.1f}%); worker peak "
-          f"{max(r['worker_peak_rss_mb'] for r in (*runs.values(), memory)):.0f} MB")
+    print(f"process tree of a two-worker simreel generate: RSS summed peak {tree_peak:.0f} MB (PSS {tree_pss:.0f} MB); "
+          f"at clip 100 {at100:.0f} MB, at clip {args.memory_clips} {at_end:.0f} MB (growth {100 * growth:+.1f}%); "
+          f"one worker's peak {max(r['worker_peak_rss_mb'] for r in runs.values()):.0f} MB")
     print(f"cost: ${usd:.4f} per 1,000 clips at ${args.usd_per_core_hour}/core-hour")
     print("against issue #14's figures: "
           f"overhead {ISSUE['overhead_vs_sim_render']} -> {overhead:.2f}; "
@@ -209,6 +237,7 @@ def main() -> int:
         "overhead_vs_sim_render": round(overhead, 3),
         "clips_per_core_hour": {k: round(v) for k, v in per_core_hour.items()},
         "tree_rss_mb": round(tree_peak, 1),
+        "tree_pss_mb": round(tree_pss, 1),
         "tree_rss_mb_at_clip_100": round(at100, 1),
         f"tree_rss_mb_at_clip_{args.memory_clips}": round(at_end, 1),
         "tree_growth": round(growth, 4),
@@ -216,7 +245,7 @@ def main() -> int:
         "scaling_efficiency": round(efficiency, 3),
         "seconds_per_stage": {k: round(v, 5) for k, v in per_stage.items()},
         "seconds_per_clip": round(runs[1]["seconds_per_clip"], 5),
-        "worker_peak_rss_mb": round(max(r["worker_peak_rss_mb"] for r in (*runs.values(), memory)), 1),
+        "worker_peak_rss_mb": round(max(r["worker_peak_rss_mb"] for r in runs.values()), 1),
         "usd_per_1000_clips": round(usd, 5),
         "usd_per_core_hour": args.usd_per_core_hour,
         "vs_cycles_render": round(cps2 / (CYCLES_FRAMES_PER_S / 16), 1),

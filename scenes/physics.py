@@ -264,15 +264,22 @@ class _ContactTracker:
     def step(self) -> None:
         self.step_index += 1
         s = self.step_index
+        points = pb.getContactPoints(physicsClientId=self.cid)
+        if not points and not self.open:  # in flight, nothing touching or just separated: nothing to note
+            return
         impulse: dict[tuple[int, int], float] = {}
         first_point: dict[tuple[int, int], tuple] = {}
-        for p in pb.getContactPoints(physicsClientId=self.cid):
-            body_a, body_b, distance, force = p[1], p[2], p[8], p[9]
-            if force <= 0.0 and distance >= 0.0:  # a near miss inside the margin, not a touch
+        for p in points:
+            force = p[9]
+            if force <= 0.0 and p[8] >= 0.0:  # a near miss inside the margin, not a touch
                 continue
+            body_a, body_b = p[1], p[2]
             pair = (body_a, body_b) if body_a < body_b else (body_b, body_a)  # the object first
-            impulse[pair] = impulse.get(pair, 0.0) + force * DT
-            first_point.setdefault(pair, p)
+            if pair in impulse:
+                impulse[pair] += force * DT
+            else:
+                impulse[pair] = 0.0 + force * DT
+                first_point[pair] = p
         for pair in sorted(impulse):
             contact = self.open.get(pair)
             if contact is None:
