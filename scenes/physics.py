@@ -110,14 +110,14 @@ class Physics:
         _check_spec(spec)
         world = self.world
         if world is None or not _continues(world.spec, spec):
-            world = self._build(spec)
+            world = self._new_world(spec)
         self.world = None  # a world that raises half-way is not continued
         states = _run(spec, world.bodies, self.cid, world.tracker, world.states)
         self.world = dataclasses.replace(world, spec=spec, states=states)
         trajectory = Trajectory(spec.fps, tuple(o.name for o in spec.objects), *states)
         return dataclasses.replace(trajectory, events=events.derive(spec, trajectory, world.tracker.finish()))
 
-    def _build(self, spec: SceneSpec) -> _World:
+    def _new_world(self, spec: SceneSpec) -> _World:
         if self.cid is None:
             self.cid = pb.connect(pb.DIRECT)
         else:

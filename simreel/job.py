@@ -356,7 +356,7 @@ def _run_shards(shard_plans, config, out, n_workers, display) -> tuple[list[dict
     deaths_in_a_row = 0
     try:
         while todo or running:
-            if deaths_in_a_row > 2 * n_workers:  # e.g. no EGL on a node: a new worker will not do better
+            if deaths_in_a_row > 2 * n_workers:  # e.g. a node whose worker processes crash: a new one will not do better
                 failures += [(s.name, "not attempted: workers keep dying (see above)") for s in todo]
                 todo.clear()
             while idle and todo:
@@ -383,7 +383,7 @@ def _run_shards(shard_plans, config, out, n_workers, display) -> tuple[list[dict
                     failures.append((shard.name, str(cause) if isinstance(cause, SampleFailed)
                                      else f"{type(cause).__name__}: {cause}"))
                 idle.append(worker)
-            answered, _ = ray.wait(list(asked), num_returns=len(asked), timeout=0)
+            answered, _ = ray.wait(list(asked), num_returns=len(asked), timeout=0) if asked else ([], [])
             for ref in answered:
                 asked.pop(ref)
                 try:
