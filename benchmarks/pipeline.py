@@ -17,7 +17,8 @@ Chinese, QA) through `simreel.job.generate`, each run starting its own local Ray
 - memory: the whole process tree (driver, Ray's processes, workers; from /proc, sampled
   every 0.1 s) of `simreel generate` with two workers making `--memory-clips` clips, run as
   its own process as a user runs it: the peak of its summed RSS (`tree_rss_mb`) and PSS,
-  and its RSS when clip 100 and when the last clip is in a finished shard;
+  and its RSS once clip 100 is in a finished shard and just before the last shard finishes
+  (shards of 50 clips: at clip 950-1,000, both workers still running);
 - the cost of 1,000 clips at the stated price per core-hour, and what changed against the
   figures issue #14 started from.
 Floors: overhead <= 1.5, 2-worker efficiency >= 0.85, tree <= 1,200 MB, tree growth from
@@ -90,12 +91,14 @@ def tree_memory_mb(root: int) -> tuple[float, float]:
 
 
 class TreeWatch:
-    """Samples a process tree's memory every `every` s (peaks), and notes it when `done()` first reaches each of `at`."""
+    """Samples a process tree's memory every `every` s: its peaks, the first sample once `done()` reaches
+    `first`, and the last sample before it reaches `last` (while every worker still runs)."""
 
-    def __init__(self, root: int | None = None, at: tuple[int, ...] = (), done=lambda: 0, every: float = 0.2):
-        self.root, self.at, self.done, self.every = root or os.getpid(), at, done, every
+    def __init__(self, root: int, first: int, last: int, done, every: float = 0.1):
+        self.root, self.first, self.last, self.done, self.every = root, first, last, done, every
         self.peak_rss = self.peak_pss = 0.0
-        self.noted: dict[int, tuple[float, float]] = {}
+        self.at_first: tuple[float, float] | None = None
+        self.before_last: tuple[float, float] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -104,9 +107,10 @@ class TreeWatch:
             rss, pss = tree_memory_mb(self.root)
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
             done = self.done()
-            for n in self.at:
-                if done >= n and n not in self.noted:
-                    self.noted[n] = (rss, pss)
+            if done >= self.first and self.at_first is None:
+                self.at_first = (rss, pss)
+            if done < self.last:
+                self.before_last = (rss, pss)
 
     def __enter__(self):
         self._thread.start()
@@ -131,7 +135,7 @@ def memory_run(clips: int, out: str) -> TreeWatch:
     cmd = [sys.executable, "-m", "simreel", "generate", str(ROOT / "configs/default.yaml"), f"num_samples={clips}",
            "samples_per_shard=50", "--workers", "2", "--out", out]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    with TreeWatch(proc.pid, at=(100, clips), done=done, every=0.1) as watch:
+    with TreeWatch(proc.pid, first=100, last=clips, done=done) as watch:
         _, err = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"memory run failed: {err[-2000:]}")
@@ -206,7 +210,7 @@ def main() -> int:
     efficiency = cps2 / (2 * cps1)
     per_stage = runs[1]["seconds_per_stage"]
     overhead = runs[1]["overhead_vs_sim_render"]
-    (at100, pss100), (at_end, pss_end) = watch.noted[100], watch.noted[args.memory_clips]
+    (at100, _), (at_end, _) = watch.at_first, watch.before_last
     growth = (at_end - at100) / at100
     tree_peak, tree_pss = watch.peak_rss, watch.peak_pss
     per_core_hour = {"default_64x64x16": 3600 * cps1, "movi_256x256x24": 3600 * movi["clips_per_s"]}
@@ -224,7 +228,7 @@ def main() -> int:
           f"{per_core_hour['movi_256x256x24']:,.0f} at 256x256x24 (Blender Cycles at Kubric's setting: "
           f"~{KUBRIC_CLIPS_PER_CORE_HOUR}, rendering alone: {per_core_hour['movi_256x256x24'] / KUBRIC_CLIPS_PER_CORE_HOUR:,.0f}x)")
     print(f"process tree of a two-worker simreel generate: RSS summed peak {tree_peak:.0f} MB (PSS {tree_pss:.0f} MB); "
-          f"at clip 100 {at100:.0f} MB, at clip {args.memory_clips} {at_end:.0f} MB (growth {100 * growth:+.1f}%); "
+          f"at clip 100 {at100:.0f} MB, just before clip {args.memory_clips} {at_end:.0f} MB (growth {100 * growth:+.1f}%); "
           f"one worker's peak {max(r['worker_peak_rss_mb'] for r in runs.values()):.0f} MB")
     print(f"cost: ${usd:.4f} per 1,000 clips at ${args.usd_per_core_hour}/core-hour")
     print("against issue #14's figures: "
