@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import ConvexHull
 
 from simreel.scenes import camera, shapes
 from simreel.scenes.types import CameraSpec, ObjectSpec, SceneSpec, Trajectory
@@ -51,8 +52,12 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _hull(obj: ObjectSpec) -> np.ndarray:
-    """Convex hull vertices in the body frame (enough for heights and reach)."""
-    return np.asarray(shapes.mesh(obj).convex_hull.vertices)
+    """Convex hull vertices in the body frame (enough for heights and reach).
+
+    The vertices trimesh's `convex_hull` keeps, in its order (qhull with trimesh's options,
+    referenced points sorted), without building a mesh of them: a third of the time."""
+    points = shapes.mesh(obj).vertices.view(np.ndarray)
+    return points[np.sort(ConvexHull(points, qhull_options="Qt QbB Pp").vertices)]
 
 
 @functools.lru_cache(maxsize=64)

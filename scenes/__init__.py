@@ -9,7 +9,9 @@
 `simulate(spec) -> Trajectory` runs one spec (raising `InvalidScene` if its physics
 cannot be trusted); `sample(family, seed, clip) -> SceneSpec` draws one spec without
 simulating it; `make` does both, resampling rejected draws from seeds derived from
-(seed, attempt).
+(seed, attempt). A `Physics` runs many of these in one pybullet client (a worker keeps
+one): `physics.simulate(spec)` is `simulate(spec)`, bit for bit, and continues the last
+scene when asked for the same scene run longer.
 
 Adding a family without editing this package
 --------------------------------------------
@@ -40,7 +42,7 @@ from __future__ import annotations
 
 from simreel.scenes import families as _builtin_families  # noqa: F401  (registers drop, collide, ...)
 from simreel.scenes.factory import SceneRejected, attempt_seed, check_promise, make, sample
-from simreel.scenes.physics import simulate
+from simreel.scenes.physics import Physics, simulate
 from simreel.scenes.registry import FAMILIES, Family, family_names, get_family, load_plugins, register_family
 from simreel.scenes.sampling import SceneDraft
 from simreel.scenes.types import (
@@ -49,7 +51,7 @@ from simreel.scenes.types import (
 from simreel.scenes.validity import REASONS, InvalidScene
 
 __all__ = [
-    "EVENT_KINDS", "FAMILIES", "REASONS", "ClipFormat", "Event", "Family", "InvalidScene", "ObjectSpec",
+    "EVENT_KINDS", "FAMILIES", "REASONS", "ClipFormat", "Physics", "Event", "Family", "InvalidScene", "ObjectSpec",
     "Rejection", "Scene", "SceneDraft", "SceneRejected", "SceneSpec", "StaticSpec", "Trajectory",
     "attempt_seed", "check_promise", "family_names", "get_family", "load_plugins", "make", "register_family",
     "sample", "simulate",

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from simreel.scenes import validity
-from simreel.scenes.physics import simulate
+from simreel.scenes.physics import Physics
 from simreel.scenes.registry import get_family
 from simreel.scenes.types import ClipFormat, Rejection, Scene, SceneSpec, Trajectory
 
@@ -51,14 +51,20 @@ def check_promise(spec: SceneSpec, trajectory: Trajectory) -> Rejection | None:
     return None if missing is None else Rejection(spec.seed, "promise_broken", missing)
 
 
-def make(family: str, seed: int, clip: ClipFormat | None = None) -> Scene:
-    """A valid, simulated scene of `family` for `seed`, resampling (and recording) rejects."""
+def make(family: str, seed: int, clip: ClipFormat | None = None, physics: Physics | None = None) -> Scene:
+    """A valid, simulated scene of `family` for `seed`, resampling (and recording) rejects.
+
+    `physics`: the client to simulate in (a worker keeps one for all its scenes); its live
+    world is the returned scene's, ready to be run longer. Default: a client for this call."""
+    if physics is None:
+        with Physics() as physics:
+            return make(family, seed, clip, physics)
     rejections: list[Rejection] = []
     for attempt in range(MAX_ATTEMPTS):
         spec = sample(family, attempt_seed(int(seed), attempt), clip)
         try:
             validity.check_initial_view(spec)
-            trajectory = simulate(spec)
+            trajectory = physics.simulate(spec)
         except validity.InvalidScene as e:
             rejections.append(Rejection(spec.seed, e.reason, e.detail))
             continue

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 import fsspec
-from webdataset.tariterators import group_by_keys, tar_file_expander
 
 
 def open_shards(src: Iterable[dict]) -> Iterator[dict]:
@@ -22,6 +21,8 @@ def tar_samples(src: Iterable[dict]) -> Iterator[dict]:
     Errors propagate (webdataset's default would be to warn and go on): a damaged shard
     must stop a reader, not silently shorten an epoch.
     """
+    from webdataset.tariterators import group_by_keys, tar_file_expander  # here: webdataset imports torch
+
     return group_by_keys(tar_file_expander(open_shards(src)))
 
 

@@ -127,15 +127,17 @@ def plan(config: DatasetConfig) -> list[ShardPlan]:
 # ---------------------------------------------------------------- one sample, one shard
 
 
-def make_sample(p: SamplePlan, config: DatasetConfig, renderer, seconds: Counter) -> tuple[shards.Sample, tuple]:
+def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.Physics,
+                seconds: Counter) -> tuple[shards.Sample, tuple]:
     """Simulate, render and caption one planned sample; returns it and the scenes rejected on the way."""
     t0 = time.perf_counter()
-    scene = scenes.make(p.family, p.seed, p.clip)
+    scene = scenes.make(p.family, p.seed, p.clip, physics)
     t1 = time.perf_counter()
     frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
     t2 = time.perf_counter()
+    # the questions' other worlds in the same client: the longer one continues the scene's live world
     captions = captioning.describe(scene.spec, scene.trajectory, languages=config.languages,
-                                   qa="qa" in config.caption_kinds)  # questions cost two extra simulations
+                                   qa="qa" in config.caption_kinds, simulate=physics.simulate)
     t3 = time.perf_counter()
     seconds.update({"scene": t1 - t0, "render": t2 - t1, "caption": t3 - t2})
 
@@ -186,7 +188,7 @@ def worker_info() -> dict:
     return {"node_id": node, "host": socket.gethostname(), "pid": os.getpid(), "peak_rss_mb": round(peak_mb, 1)}
 
 
-def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer,
+def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer, physics: scenes.Physics,
                report: Callable[[int, bool], None] = lambda n, made: None) -> dict:
     """Make one shard (or verify it is already finished); returns its stats.
 
@@ -205,7 +207,7 @@ def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer,
         for n, index in enumerate(range(shard.start, shard.stop), 1):
             planned = sample_plan(config, index)
             try:
-                sample, rejected = make_sample(planned, config, renderer, seconds)
+                sample, rejected = make_sample(planned, config, renderer, physics, seconds)
             except Exception as e:
                 raise SampleFailed.of(planned, e) from e
             writer.write(sample)
@@ -231,42 +233,36 @@ def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer,
 
 
 class ShardWorker:
-    """One per worker slot: keeps one renderer (one EGL context) for every shard it makes."""
+    """One per worker slot: keeps one renderer (one EGL context) and one physics client for every
+    shard it makes. While it makes one, `progress()` answers from a thread of its own, so the
+    driver gathers progress by asking the workers, with no actor of its own."""
 
     def __init__(self, config: DatasetConfig, out: str):
         for k, v in WORKER_ENV.items():
             os.environ.setdefault(k, v)
-        from simreel import render
-
         self.config, self.out = config, out
-        self.renderer = render.Renderer(config.render_quality)
+        self.renderer = None  # made by the first shard: an EGL context belongs to the thread that uses it
+        self.physics = scenes.Physics()
+        self.done: tuple[int, int, bool] | None = None  # (shard, clips done, made by this run)
 
-    def make_shard(self, shard: ShardPlan, board=None) -> dict:
-        """`board`: a ProgressBoard actor to tell as clips complete (a method argument, not a constructor
-        one: Ray cannot restart an actor whose constructor arguments live in the object store)."""
+    def make_shard(self, shard: ShardPlan) -> dict:
+        if self.renderer is None:
+            from simreel import render
+
+            self.renderer = render.Renderer(self.config.render_quality)
+
         def report(n: int, made: bool):
-            if board is not None:
-                board.report.remote(shard.index, n, made)
+            self.done = (shard.index, n, made)
 
-        return make_shard(shard, self.config, self.out, self.renderer, report)
+        return make_shard(shard, self.config, self.out, self.renderer, self.physics, report)
 
-
-class ProgressBoard:
-    """Clips done per shard, as workers report them (a retried shard starts again from 0)."""
-
-    def __init__(self):
-        self.done: dict[int, tuple[int, bool]] = {}
-
-    def report(self, shard: int, n: int, made: bool) -> None:
-        self.done[shard] = (n, made)
-
-    def totals(self) -> tuple[int, int]:
-        """(clips done, of which made by this run)."""
-        return sum(n for n, _ in self.done.values()), sum(n for n, made in self.done.values() if made)
+    @ray.method(concurrency_group="progress")
+    def progress(self) -> tuple[int, int, bool] | None:
+        return self.done
 
 
-RemoteShardWorker = ray.remote(num_cpus=1, max_restarts=MAX_TASK_RETRIES, max_task_retries=MAX_TASK_RETRIES)(ShardWorker)
-RemoteProgressBoard = ray.remote(num_cpus=0)(ProgressBoard)
+RemoteShardWorker = ray.remote(num_cpus=1, max_restarts=MAX_TASK_RETRIES, max_task_retries=MAX_TASK_RETRIES,
+                               concurrency_groups={"progress": 1})(ShardWorker)
 
 
 # ---------------------------------------------------------------- the driver
@@ -317,14 +313,10 @@ def generate(config: DatasetConfig, out: str | None = None, *, workers: int | No
                         "as the same shared filesystem (else write to s3:// or gs://)")
         cpus = int(ray.cluster_resources().get("CPU", 1))
         n_workers = max(1, min(workers or cpus, cpus, len(shard_plans)))
-        board = RemoteProgressBoard.remote()
-        try:
-            display = Progress("generate", config.num_samples, "clip", stream=progress_stream, tty=progress_tty,
-                               every=progress_every)
-            stats, failures = _run_shards(shard_plans, config, out, n_workers, board, display)
-            display.close(*ray.get(board.totals.remote()))
-        finally:
-            ray.kill(board)
+        display = Progress("generate", config.num_samples, "clip", stream=progress_stream, tty=progress_tty,
+                           every=progress_every)
+        stats, failures, board = _run_shards(shard_plans, config, out, n_workers, display)
+        display.close(*board.totals())
     if failures:
         lines = "\n  ".join(f"{name}: {why}" for name, why in failures)
         raise JobFailed(f"{len(failures)} of {len(shard_plans)} shards failed (the others are finished; rerun the "
@@ -334,29 +326,52 @@ def generate(config: DatasetConfig, out: str | None = None, *, workers: int | No
     return RunResult(out, manifest, len(stats) - skipped, skipped, n_workers, time.monotonic() - t0)
 
 
-def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Keep every worker busy with one shard at a time until all are done or failed."""
+class ProgressBoard:
+    """Clips done per shard, as the workers last told (a retried shard starts again from 0)."""
+
+    def __init__(self):
+        self.done: dict[int, tuple[int, bool]] = {}
+
+    def update(self, shard: int, n: int, made: bool) -> None:
+        self.done[shard] = (n, made)
+
+    def totals(self) -> tuple[int, int]:
+        """(clips done, of which made by this run)."""
+        return sum(n for n, _ in self.done.values()), sum(n for n, made in self.done.values() if made)
+
+
+def _run_shards(shard_plans, config, out, n_workers, display) -> tuple[list[dict], list[tuple[str, str]], ProgressBoard]:
+    """Keep every worker busy with one shard at a time until all are done or failed; ask the
+    busy workers how far they are between results."""
     def new_worker():
         return RemoteShardWorker.options(scheduling_strategy="SPREAD").remote(config, out)
 
     todo = deque(shard_plans)
     idle = [new_worker() for _ in range(n_workers)]
     running: dict = {}
+    asked: dict = {}  # progress() call -> worker, at most one outstanding per worker
+    board = ProgressBoard()
+    final: set[int] = set()  # shards whose result is in: later progress answers about them are stale
     stats, failures = [], []
     deaths_in_a_row = 0
     try:
         while todo or running:
-            if deaths_in_a_row > 2 * n_workers:  # e.g. no EGL on a node: a new worker will not do better
+            if deaths_in_a_row > 2 * n_workers:  # e.g. a node whose worker processes crash: a new one will not do better
                 failures += [(s.name, "not attempted: workers keep dying (see above)") for s in todo]
                 todo.clear()
             while idle and todo:
                 worker, shard = idle.pop(), todo.popleft()
-                running[worker.make_shard.remote(shard, board)] = (worker, shard)
+                running[worker.make_shard.remote(shard)] = (worker, shard)
+            busy = {w for w, _ in running.values()}
+            for worker in busy - set(asked.values()):
+                asked[worker.progress.remote()] = worker
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
             for ref in ready:
                 worker, shard = running.pop(ref)
                 try:
                     stats.append(ray.get(ref))
+                    board.update(shard.index, stats[-1]["count"], not stats[-1]["skipped"])
+                    final.add(shard.index)
                     deaths_in_a_row = 0
                 except ray.exceptions.RayActorError as e:
                     deaths_in_a_row += 1
@@ -368,11 +383,20 @@ def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[li
                     failures.append((shard.name, str(cause) if isinstance(cause, SampleFailed)
                                      else f"{type(cause).__name__}: {cause}"))
                 idle.append(worker)
-            display.update(*ray.get(board.totals.remote()))
+            answered, _ = ray.wait(list(asked), num_returns=len(asked), timeout=0) if asked else ([], [])
+            for ref in answered:
+                asked.pop(ref)
+                try:
+                    told = ray.get(ref)
+                except ray.exceptions.RayError:  # a dying worker: its shard's result says what happened
+                    continue
+                if told is not None and told[0] not in final:
+                    board.update(*told)
+            display.update(*board.totals())
     finally:
         for worker in idle + [w for w, _ in running.values()]:
             ray.kill(worker)
-    return stats, failures
+    return stats, failures, board
 
 
 def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:

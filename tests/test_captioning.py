@@ -30,23 +30,25 @@ CLIP = scenes.ClipFormat(fps=12, duration_s=2.0, width=64, height=64)
 def _scene_record(job: tuple[str, int]) -> dict:
     """Make, describe and check one scene (in a worker process); return plain data.
 
-    Counterfactual worlds are re-simulated by the checker from scratch. The extended
+    The generator simulates in one `scenes.Physics`, as a factory worker does; the checker
+    re-simulates counterfactual worlds from scratch, in fresh clients. The extended
     world of predictive questions is looked up by the checker's *own* spec (JSON) among
     the generator's runs: simulation is a pure function of the spec (tested below), so
     that is what a re-run returns, and a world the generator built differently misses
     the lookup and is simulated afresh. It halves the physics this test pays for.
     """
     family, seed = job
-    scene = scenes.make(family, seed, CLIP)
-    longer: dict[str, scenes.Trajectory] = {}
+    with scenes.Physics() as physics:  # as a worker makes them: one client, the longer world continued
+        scene = scenes.make(family, seed, CLIP, physics)
+        longer: dict[str, scenes.Trajectory] = {}
 
-    def generator_runs(spec):
-        trajectory = scenes.simulate(spec)
-        if spec.duration_s > scene.spec.duration_s:
-            longer[spec.to_json()] = trajectory
-        return trajectory
+        def generator_runs(spec):
+            trajectory = physics.simulate(spec)
+            if spec.duration_s > scene.spec.duration_s:
+                longer[spec.to_json()] = trajectory
+            return trajectory
 
-    caps = captioning.describe(scene.spec, scene.trajectory, simulate=generator_runs)
+        caps = captioning.describe(scene.spec, scene.trajectory, simulate=generator_runs)
     resimulated = []
 
     def checker_runs(spec):
