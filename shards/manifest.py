@@ -5,15 +5,32 @@ or synced to a bucket as it is.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Iterable, Mapping
 
 from simreel.shards import storage
+from simreel.shards.lock import LOCK
 from simreel.shards.sample import json_bytes
 
 FORMAT = "simreel-dataset-v1"
 MANIFEST = "manifest.json"
 WIDS_INDEX = "index.wids.json"
+CARD = "README.md"
+DATASET_FILES = frozenset({MANIFEST, WIDS_INDEX, CARD, "README.simreel.md", "config.yaml", "preview.png", "preview.gif",
+                           LOCK})
+SHARD_FILE = re.compile(r"^shard-\d{6,}\.(tar|stats\.json)$")
+
+
+def dataset_file(name: str) -> bool:
+    """Whether a file name in a dataset directory is one simreel writes there (shards, stats, indexes, card...)."""
+    return name in DATASET_FILES or bool(SHARD_FILE.match(name))
+
+
+def own_temporary(name: str) -> bool:
+    """Whether a file name is a temporary simreel made for one of its dataset files (a user's notes.tmp is not)."""
+    match = storage.TEMPORARY.match(name)
+    return bool(match) and dataset_file(match["target"])
 
 
 class DatasetError(ValueError):

@@ -3,7 +3,7 @@
 The tar is streamed to a uniquely named temporary file while its sha256 is computed,
 then renamed into place; only after that is the stats JSON written. So on any storage a
 shard with a stats JSON whose size and sha256 match its tar is finished, and anything
-else (no stats, a mismatch, a stray *.tmp) is work to redo.
+else (no stats, a mismatch, a stray NAME.tar.<hex>.tmp) is work to redo.
 """
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ import hashlib
 import io
 import tarfile
 import time
-import uuid
 from typing import Mapping
 
 from simreel.shards import storage
 from simreel.shards.sample import Sample, encode_sample, json_bytes
 from simreel.shards.video import VideoCodec
-
-TMP_SUFFIX = ".tmp"
-
 
 def tar_name(shard: str) -> str:
     return f"{shard}.tar"
@@ -58,7 +54,7 @@ class ShardWriter:
         self.out, self.shard, self.codec = out, shard, codec
         self.fs, root = storage.filesystem(out)
         self.path = storage.filesystem(storage.join(out, tar_name(shard)))[1]
-        self.tmp = f"{self.path}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}"
+        self.tmp = storage.temporary(self.path)
         self.fs.makedirs(root, exist_ok=True)
         # Whatever stats JSON a previous run left is stale from here on: the shard is being redone.
         stats_path = storage.filesystem(storage.join(out, stats_name(shard)))[1]
