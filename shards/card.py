@@ -6,6 +6,7 @@ from typing import Mapping
 import yaml
 
 from simreel.shards import schema
+from simreel.shards.features import yaml_features
 from simreel.shards.summary import histogram_stats
 
 MARK = "<!-- simreel dataset card: simreel generate rewrites this file -->"
@@ -37,6 +38,8 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
         "size_categories": [size_category(totals["samples"])],
         "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "shard-*.tar"}]}],
     }
+    if manifest.get("features"):  # every column's type over the whole dataset, not a guess from its first rows
+        header["dataset_info"] = {"config_name": "default", "features": yaml_features(manifest["features"])}
     gen = manifest["generator"]
     out = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).strip(), "---", MARK, "",
            f"# {manifest['name']}", "",

@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 from simreel.shards import storage
+from simreel.shards.features import merge as merge_features
 from simreel.shards.lock import LOCK
 from simreel.shards.sample import json_bytes
 
@@ -42,9 +43,11 @@ def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_has
     stats = sorted(stats, key=lambda s: s["shard"])
     seconds: Counter = Counter()
     rejections: Counter = Counter()
+    columns: dict = {}
     for s in stats:
         seconds.update(s.get("seconds", {}))
         rejections.update(s.get("rejections", {}))
+        columns = merge_features(columns, s.get("features") or {}, f"{s['shard']}: ")
     return {
         "format": FORMAT,
         "name": name,
@@ -54,6 +57,7 @@ def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_has
         "shards": [
             {k: s[k] for k in ("shard", "tar", "count", "bytes", "sha256", "first_key", "last_key")} for s in stats
         ],
+        "features": columns,
         "totals": {
             "shards": len(stats),
             "samples": sum(s["count"] for s in stats),

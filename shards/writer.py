@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 import time
 from typing import Mapping
 
 from simreel.shards import storage
+from simreel.shards.features import merge, sample_features
 from simreel.shards.sample import Sample, encode_sample, json_bytes
 from simreel.shards.video import VideoCodec
 
@@ -66,12 +68,17 @@ class ShardWriter:
         self.keys: list[str] = []
         self.encode_s = 0.0
         self.write_s = 0.0
+        self.features: dict = {}  # the column types of every sample so far (shards.features)
 
     def write(self, sample: Sample) -> None:
         if sample.key in self.keys:
             raise ValueError(f"shard {self.shard}: sample key {sample.key} written twice")
         t0 = time.perf_counter()
         members = encode_sample(sample, self.codec)
+        columns = {ext: json.loads(data) if ext == "json" else sample.text if ext == "txt" else data
+                   for ext, data in members.items() if not ext.endswith(".npz")}
+        columns.update({f"{stem}.npz": sample.arrays[stem] for stem in sample.arrays})
+        self.features = merge(self.features, sample_features(columns), f"sample {sample.key}: ")
         t1 = time.perf_counter()
         self.write_members(sample.key, members)
         self.encode_s += t1 - t0
@@ -101,6 +108,7 @@ class ShardWriter:
             "last_key": self.keys[-1] if self.keys else None,
             "bytes": self._hash.bytes,
             "sha256": self._hash.sha.hexdigest(),
+            "features": self.features,
             **extra,
             "seconds": seconds,
         }

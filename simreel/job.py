@@ -20,6 +20,7 @@ import ctypes
 import dataclasses
 import gc
 import importlib.metadata
+import json
 import logging
 import os
 import resource
@@ -158,7 +159,8 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, seconds: Counter
         "scene": scene.spec.to_dict(),
         "events": [e.to_dict() for e in traj.events],
         "camera": {"K": frames.K, "poses": frames.poses},
-        "rejections": [dataclasses.asdict(r) for r in scene.rejections],
+        # JSON text, so the field has one type whether or not a scene was rejected ("[]" is a string too)
+        "rejections": json.dumps([dataclasses.asdict(r) for r in scene.rejections], sort_keys=True),
         "generator": generator_info(),
         "config_hash": config.hash,
     }
