@@ -33,6 +33,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 import ray
+import ray.util.scheduling_strategies
 import yaml
 
 from simreel import captioning
@@ -357,7 +358,10 @@ def _generate(config, out, workers, address, progress_stream, progress_tty, prog
                         "as the same shared filesystem (else write to s3:// or gs://)")
         cpus = int(ray.cluster_resources().get("CPU", 1))
         n_workers = max(1, min(workers or cpus, cpus, config.num_shards))
-        board = RemoteProgressBoard.remote()
+        # on the driver's node: a board on a worker node would die with it and take the run down
+        here = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(),
+                                                                             soft=False)
+        board = RemoteProgressBoard.options(scheduling_strategy=here).remote()
         try:
             display = Progress("generate", config.num_samples, "clip", stream=progress_stream, tty=progress_tty,
                                every=progress_every)
@@ -380,30 +384,37 @@ def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[li
         return RemoteShardWorker.options(scheduling_strategy="SPREAD").remote(config, out)
 
     todo = iter(shard_plans)  # lazily: a plan of a hundred million shards is never held in memory
-    shard = next(todo, None)
+    again: list[ShardPlan] = []  # shards whose worker died (its node gone, say): a fresh worker makes them again
     idle = [new_worker() for _ in range(n_workers)]
     running: dict = {}
     stats, failures = [], []
-    deaths_in_a_row = 0
+    deaths_in_a_row, why = 0, ""
+    shard = next(todo, None)
     try:
-        while shard is not None or running:
+        while shard is not None or again or running:
+            if shard is None and again:
+                shard = again.pop()
             if deaths_in_a_row > 2 * n_workers and shard is not None:  # e.g. no EGL on a node: new workers fail too
-                failures += [(s.name, "not attempted: workers keep dying (see above)") for s in chain([shard], todo)]
-                shard = None
+                failures += [(s.name, f"not attempted: workers keep dying ({why})") for s in chain([shard], again, todo)]
+                shard, again = None, []
             while idle and shard is not None:
                 worker = idle.pop()
                 running[worker.make_shard.remote(shard, board)] = (worker, shard)
-                shard = next(todo, None)
+                shard = again.pop() if again else next(todo, None)
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
             for ref in ready:
                 worker, done = running.pop(ref)
                 try:
                     stats.append(ray.get(ref))
                     deaths_in_a_row = 0
-                except ray.exceptions.RayActorError as e:
+                except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as e:
+                    # Ray's own restarts and retries are spent, or the actor is unreachable (its node died):
+                    # the shard goes to a fresh worker; the old one is killed so it cannot come back and write too.
                     deaths_in_a_row += 1
                     why = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
-                    failures.append((done.name, f"its worker died, after {MAX_TASK_RETRIES} restarts at most: {why}"))
+                    log.warning(f"{done.name}: its worker died ({why[:200]}); making it again with a new worker")
+                    ray.kill(worker)
+                    again.append(done)
                     worker = new_worker()
                 except ray.exceptions.RayTaskError as e:
                     cause = e.cause if e.cause is not None else e

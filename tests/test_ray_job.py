@@ -52,11 +52,11 @@ def processes_under(temp_dir: str) -> list[int]:
 @pytest.fixture
 def head():
     temp_dir = tempfile.mkdtemp(prefix="rj", dir="/tmp")  # short: Ray's socket paths live under it
-    gcs, dashboard, client, agent = free_ports(4)
+    gcs, dashboard, agent = free_ports(3)
     env = child_env(RAY_USAGE_STATS_ENABLED="0")
     start = subprocess.run(
         [*RAY_CLI, "start", "--head", f"--temp-dir={temp_dir}", f"--port={gcs}", "--include-dashboard=true",
-         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", f"--ray-client-server-port={client}",
+         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}",
          f"--dashboard-agent-listen-port={agent}", "--num-cpus=2", "--disable-usage-stats"],
         env=env, capture_output=True, text=True, timeout=180)
     try:
