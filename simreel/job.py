@@ -388,7 +388,7 @@ def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[li
     idle = [new_worker() for _ in range(n_workers)]
     running: dict = {}
     stats, failures = [], []
-    deaths_in_a_row, why = 0, ""
+    deaths_in_a_row, why, requeued = 0, "", Counter()
     shard = next(todo, None)
     try:
         while shard is not None or again or running:
@@ -411,11 +411,15 @@ def _run_shards(shard_plans, config, out, n_workers, board, display) -> tuple[li
                     # Ray's own restarts and retries are spent, or the actor is unreachable (its node died):
                     # the shard goes to a fresh worker; the old one is killed so it cannot come back and write too.
                     deaths_in_a_row += 1
+                    requeued[done.name] += 1
                     why = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
-                    log.warning(f"{done.name}: its worker died ({why[:200]}); making it again with a new worker")
                     ray.kill(worker)
-                    again.append(done)
                     worker = new_worker()
+                    if requeued[done.name] > MAX_TASK_RETRIES:  # this shard kills every worker: a bug, not bad luck
+                        failures.append((done.name, f"its worker died {requeued[done.name]} times: {why}"))
+                    else:
+                        log.warning(f"{done.name}: its worker died ({why[:200]}); making it again with a new worker")
+                        again.append(done)
                 except ray.exceptions.RayTaskError as e:
                     cause = e.cause if e.cause is not None else e
                     failures.append((done.name, str(cause) if isinstance(cause, SampleFailed)

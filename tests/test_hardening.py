@@ -224,6 +224,8 @@ MISTAKES = {
     "export under a file": (lambda p: ["export", str(p["data"]), "--to", "mp4-folder", str(p["file"] / "x")],
                             "Not a directory", 1),
     "preview of a non-tar": (lambda p: ["preview", str(p["nontar"])], "is damaged", 2),
+    "train on a non-tar": (lambda p: ["train", str(ROOT / "configs" / "train-tiny.yaml"), f"data={p['nontar']}",
+                                      f"out={p['new']}"], "is damaged", 2),
     "sample from a directory without a checkpoint": (lambda p: ["sample", str(p["new"]), "a cube", "--out", "x.gif"],
                                                       "no checkpoint", 2),
 }
@@ -252,9 +254,12 @@ def test_ordinary_mistakes_end_in_one_line(case, mistakes, simreel):
     assert (mistakes["user"] / "notes.txt").read_text() == "mine"
 
 
-def test_a_full_disk_ends_in_one_line_and_leaves_no_half_file(dataset, tmp_path):
-    out = tmp_path / "exp"
-    proc = subprocess.run([sys.executable, "-m", "simreel.cli", "export", str(dataset), "--to", "mp4-folder", str(out)],
+@pytest.mark.parametrize("command", ["export", "preview"])
+def test_a_full_disk_ends_in_one_line_and_leaves_no_half_file(dataset, tmp_path, command):
+    out = tmp_path / "out"
+    argv = {"export": ["export", str(dataset), "--to", "mp4-folder", str(out)],
+            "preview": ["preview", str(dataset), "--out", str(out)]}[command]
+    proc = subprocess.run([sys.executable, "-m", "simreel.cli", *argv],
                           capture_output=True, text=True, preexec_fn=_full_disk, timeout=120)
     if proc.returncode == 0:
         pytest.skip("this filesystem took the files anyway")
