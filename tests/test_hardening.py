@@ -246,11 +246,20 @@ def mistakes(dataset, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", sorted(MISTAKES))
-def test_ordinary_mistakes_end_in_one_line(case, mistakes, simreel):
+def test_ordinary_mistakes_end_in_one_line(case, mistakes, capsys):
+    """In this process (the command line's own `main`), for speed; test_generate_keeps_a_users_files... and
+    the tests above run the same errors in a child process, as a user meets them."""
+    from simreel.cli import main
+
     argv, fragment, code = MISTAKES[case]
-    with locked(str(mistakes["busy"])):  # another run holds this one throughout
-        proc = simreel(*argv(mistakes), check=False, timeout=120)
-    assert fragment in one_line_error(proc, code)
+    on_sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        with locked(str(mistakes["busy"])):  # another run holds this one throughout
+            returncode = main(list(argv(mistakes)))
+    finally:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    err = capsys.readouterr().err
+    assert fragment in one_line_error(subprocess.CompletedProcess([], returncode, "", err), code)
     assert (mistakes["user"] / "notes.txt").read_text() == "mine"
 
 

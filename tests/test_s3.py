@@ -53,8 +53,20 @@ def objects(client, prefix: str) -> dict[str, tuple[str, object]]:
 
 @pytest.fixture(scope="module")
 def dataset(s3, simreel) -> str:
+    """The command line, in a child process, as a user runs it: only the environment says where S3 is."""
     simreel("generate", TINY, "--out", "s3://simreel/ds", "--workers", "1", *SMALL, timeout=300)
     return "s3://simreel/ds"
+
+
+def generate(out: str, workers: int | None = None):
+    """The same run in this process, on the module's local Ray (started after the environment was set, so its
+    workers inherit it too): quicker than a child starting a Ray of its own each time."""
+    import io
+
+    from simreel.config import load_dataset
+    from simreel.job import generate
+
+    return generate(load_dataset(TINY, SMALL), out, workers=workers, progress_stream=io.StringIO())
 
 
 def test_generate_writes_a_valid_dataset_to_the_bucket(s3, dataset, simreel):
@@ -64,8 +76,8 @@ def test_generate_writes_a_valid_dataset_to_the_bucket(s3, dataset, simreel):
     assert "2 shards, 4 samples: ok" in simreel("validate", dataset).stdout
 
 
-def test_two_workers_write_the_same_objects(s3, dataset, simreel):
-    simreel("generate", TINY, "--out", "s3://simreel/ds2", "--workers", "2", *SMALL, timeout=300)
+def test_two_workers_write_the_same_objects(s3, dataset, local_ray):
+    assert generate("s3://simreel/ds2", workers=2).workers == 2
     one, two = objects(s3, "ds"), objects(s3, "ds2")
     for name in ("shard-000000.tar", "shard-000001.tar"):
         a = s3.get_object(Bucket="simreel", Key=f"ds/{name}")["Body"].read()
@@ -73,12 +85,12 @@ def test_two_workers_write_the_same_objects(s3, dataset, simreel):
         assert a == b and one[name][0] == two[name][0]
 
 
-def test_a_rerun_remakes_only_what_is_missing(s3, dataset, simreel):
+def test_a_rerun_remakes_only_what_is_missing(s3, dataset, local_ray, simreel):
     before = objects(s3, "ds")
     s3.delete_object(Bucket="simreel", Key="ds/shard-000001.tar")
     s3.delete_object(Bucket="simreel", Key="ds/shard-000001.stats.json")
-    done = simreel("generate", TINY, "--out", dataset, *SMALL, timeout=300)
-    assert "(1 shards made, 1 already finished)" in done.stdout
+    result = generate(dataset)
+    assert (result.made, result.skipped) == (1, 1)
     after = objects(s3, "ds")
     assert after["shard-000000.tar"] == before["shard-000000.tar"]  # not rewritten: same ETag and time
     assert after["shard-000001.tar"][0] == before["shard-000001.tar"][0]  # remade byte for byte
