@@ -63,13 +63,13 @@ def head():
         assert start.returncode == 0, start.stderr[-3000:]
         yield f"http://127.0.0.1:{dashboard}", env
     finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 20)):
             for pid in processes_under(temp_dir):
                 try:
                     os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + wait
             while processes_under(temp_dir) and time.monotonic() < deadline:
                 time.sleep(0.5)
         assert not processes_under(temp_dir)
