@@ -213,9 +213,12 @@ class Captions:
             "claims": [c.to_dict() for c in self.claims],
             "short_claims": list(self.short_passage.claims),
             "dense_sentences": [{"text": p.text, "claims": list(p.claims)} for p in self.dense_passages],
-            "references": {
-                r.name: {"text": r.text, "attributes": dict(r.attributes),
-                         "spatial": list(r.spatial) if r.spatial else None}
+            # a list with the same fields in every entry (not a dict keyed by object, nor None for "no spatial
+            # rank"): table readers such as Hugging Face datasets type a column from its first rows
+            "references": [
+                {"name": r.name, "text": r.text,
+                 "attributes": {k: dict(r.attributes).get(k, "") for k in ("colour", "material", "shape", "size")},
+                 "spatial": {"relation": r.spatial[0] if r.spatial else "", "rank": r.spatial[1] if r.spatial else -1}}
                 for r in self.references
-            },
+            ],
         }

@@ -102,14 +102,16 @@ class SceneSpec:
         raise KeyError(f"no object {name!r} in scene; objects are {[o.name for o in self.objects]}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """JSON-able; `params` as an object {name: value} (one type per name), so a table reader types it."""
+        return {**dataclasses.asdict(self), "params": dict(self.params)}
 
     @staticmethod
     def from_dict(d: dict) -> "SceneSpec":
         def tup(x):
             return tuple(tup(v) for v in x) if isinstance(x, list) else x
 
-        d = {k: tup(v) if k in ("params",) else v for k, v in d.items()}
+        params = d.get("params", {})
+        params = tuple(sorted(params.items())) if isinstance(params, dict) else tup(params)
         return SceneSpec(
             family=d["family"],
             seed=d["seed"],
@@ -123,7 +125,7 @@ class SceneSpec:
             width=d["width"],
             height=d["height"],
             gravity=d["gravity"],
-            params=d.get("params", ()),
+            params=params,
         )
 
     def to_json(self) -> str:

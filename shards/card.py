@@ -6,7 +6,11 @@ from typing import Mapping
 import yaml
 
 from simreel.shards import schema
+from simreel.shards.features import yaml_features
 from simreel.shards.summary import histogram_stats
+
+MARK = "<!-- simreel dataset card: simreel generate rewrites this file -->"
+"""How a run tells its own card from a README.md a user put in the directory (which it never overwrites)."""
 
 _SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                     (10_000_000, "1M<n<10M")]
@@ -34,8 +38,10 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
         "size_categories": [size_category(totals["samples"])],
         "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "shard-*.tar"}]}],
     }
+    if manifest.get("features"):  # every column's type over the whole dataset, not a guess from its first rows
+        header["dataset_info"] = {"config_name": "default", "features": yaml_features(manifest["features"])}
     gen = manifest["generator"]
-    out = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).strip(), "---", "",
+    out = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).strip(), "---", MARK, "",
            f"# {manifest['name']}", "",
            f"Synthetic physics video clips with captions checked against the simulation, made by "
            f"{gen['name']} {gen['version']} (config hash `{manifest['config_hash']}`, seed {config.get('seed')}). "

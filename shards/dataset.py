@@ -55,6 +55,9 @@ class ClipDataset(torch.utils.data.IterableDataset):
     - `decode`: decode the mp4 to "video"; False leaves the bytes under "mp4".
     - `arrays`: array members to load too, e.g. ("traj", "ids"), as flat columns ("traj_positions",
       "ids", ...; see the module docstring).
+    - `verify`: check each shard's sha256 against its NAME.stats.json before reading it; a damaged
+      shard stops the reader with its name (shards.reader.ShardDamaged). Costs one hash of the bytes
+      read (see benchmarks/reader.py).
 
     Without resampling each shard goes to exactly one (rank, worker), so one epoch
     yields every key once across them all, given at least as many shards as
@@ -62,12 +65,12 @@ class ClipDataset(torch.utils.data.IterableDataset):
     """
 
     def __init__(self, urls: str | Sequence[str], *, shuffle: int = 0, seed: int = 0, resample: bool = False,
-                 decode: bool = True, arrays: Sequence[str] = ()):
+                 decode: bool = True, arrays: Sequence[str] = (), verify: bool = True):
         super().__init__()
         self.urls = _urls(urls)
         self.shuffle = 1000 if shuffle is True else int(shuffle)
         self.seed, self.resample = int(seed), resample
-        self.decode, self.arrays = decode, tuple(arrays)
+        self.decode, self.arrays, self.verify = decode, tuple(arrays), verify
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -82,7 +85,7 @@ class ClipDataset(torch.utils.data.IterableDataset):
             if self.shuffle:
                 random.Random(_seed(self.seed, self.epoch)).shuffle(urls)
             shards = wds.split_by_worker(wds.split_by_node({"url": u} for u in urls))
-        samples = tar_samples(shards)
+        samples = tar_samples(shards, self.verify)
         if self.shuffle:
             rng = random.Random(_seed(self.seed, self.epoch, rank, worker))
             samples = wds.shuffle(self.shuffle, initial=self.shuffle, rng=rng)(samples)
@@ -100,18 +103,20 @@ def collate_clips(batch: list[dict]) -> dict:
     return out
 
 
-def ray_dataset(urls: str | Sequence[str], *, decode: bool = True, arrays: Sequence[str] = ()):
+def ray_dataset(urls: str | Sequence[str], *, decode: bool = True, arrays: Sequence[str] = (),
+                verify: bool = True):
     """The shards as a `ray.data.Dataset` whose rows are ClipDataset's samples for the same
-    `decode` and `arrays` (read with `ray.data.read_webdataset`, decoded in parallel by Ray);
-    each array is one tensor column."""
+    `decode`, `arrays` and `verify`: one read task per shard through the same reader as
+    ClipDataset (checksum, plain member names), decoded in parallel by Ray; each array is one
+    tensor column."""
     import ray.data
 
     arrays = tuple(arrays)
-    members = ["mp4", "json", "txt", *(f"{a}.npz" for a in arrays)]
 
-    def to_sample(row: dict) -> dict:
-        sample = decode_sample({ext: row[ext] for ext in members}, video=decode, arrays=arrays)
-        return {"__key__": row["__key__"], **columns(sample, arrays)}
+    def shard_rows(item: dict):
+        for raw in tar_samples([{"url": item["url"]}], verify):
+            yield {"__key__": raw["__key__"], **columns(decode_sample(raw, video=decode, arrays=arrays), arrays)}
 
-    ds = ray.data.read_webdataset(_urls(urls), decoder=None, suffixes=members)
-    return ds.map(to_sample)
+    shard_urls = _urls(urls)
+    ds = ray.data.from_items([{"url": u} for u in shard_urls], override_num_blocks=len(shard_urls))
+    return ds.flat_map(shard_rows)

@@ -13,6 +13,7 @@ from simreel.shards import storage
 from simreel.shards.manifest import list_shards
 from simreel.shards.reader import iter_samples
 from simreel.shards.sample import json_bytes
+from simreel.shards.schema import check_key
 
 FORMATS = ("mp4-folder",)
 
@@ -36,18 +37,21 @@ def metadata_row(key: str, meta: dict, text: str) -> dict:
     }
 
 
-def export(dataset_dir: str, out: str, to: str = "mp4-folder", *, on_clip: Callable[[str], None] | None = None) -> int:
-    """Write the dataset in format `to` under `out`; returns the number of clips."""
+def export(dataset_dir: str, out: str, to: str = "mp4-folder", *, on_clip: Callable[[str], None] | None = None,
+           verify: bool = True) -> int:
+    """Write the dataset in format `to` under `out`; returns the number of clips.
+
+    Each shard is checked against its recorded sha256 first (`verify`), and a key is used as a
+    file name only once it is a plain key (the reader refuses `../x` or `/x`); every file goes to
+    a temporary name and is renamed."""
     if to not in FORMATS:
         raise ValueError(f"export format {to!r} is not one of {FORMATS}")
-    fs, root = storage.filesystem(out)
-    fs.makedirs(root, exist_ok=True)
     rows = []
     for url in list_shards(dataset_dir):
-        for raw in iter_samples(url):
+        for raw in iter_samples(url, verify):
             key = raw["__key__"]
-            with fs.open(f"{root}/{key}.mp4", "wb") as f:
-                f.write(raw["mp4"])
+            check_key(key)
+            storage.write_atomic(storage.join(out, f"{key}.mp4"), raw["mp4"])
             rows.append(metadata_row(key, json.loads(raw["json"]), raw["txt"].decode("utf-8")))
             if on_clip:
                 on_clip(key)

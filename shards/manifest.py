@@ -5,15 +5,33 @@ or synced to a bucket as it is.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Iterable, Mapping
 
 from simreel.shards import storage
+from simreel.shards.features import merge as merge_features
+from simreel.shards.lock import LOCK
 from simreel.shards.sample import json_bytes
 
 FORMAT = "simreel-dataset-v1"
 MANIFEST = "manifest.json"
 WIDS_INDEX = "index.wids.json"
+CARD = "README.md"
+DATASET_FILES = frozenset({MANIFEST, WIDS_INDEX, CARD, "README.simreel.md", "config.yaml", "preview.png", "preview.gif",
+                           LOCK})
+SHARD_FILE = re.compile(r"^shard-\d{6,}\.(tar|stats\.json)$")
+
+
+def dataset_file(name: str) -> bool:
+    """Whether a file name in a dataset directory is one simreel writes there (shards, stats, indexes, card...)."""
+    return name in DATASET_FILES or bool(SHARD_FILE.match(name))
+
+
+def own_temporary(name: str) -> bool:
+    """Whether a file name is a temporary simreel made for one of its dataset files (a user's notes.tmp is not)."""
+    match = storage.TEMPORARY.match(name)
+    return bool(match) and dataset_file(match["target"])
 
 
 class DatasetError(ValueError):
@@ -25,9 +43,11 @@ def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_has
     stats = sorted(stats, key=lambda s: s["shard"])
     seconds: Counter = Counter()
     rejections: Counter = Counter()
+    columns: dict = {}
     for s in stats:
         seconds.update(s.get("seconds", {}))
         rejections.update(s.get("rejections", {}))
+        columns = merge_features(columns, s.get("features") or {}, f"{s['shard']}: ")
     return {
         "format": FORMAT,
         "name": name,
@@ -37,6 +57,7 @@ def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_has
         "shards": [
             {k: s[k] for k in ("shard", "tar", "count", "bytes", "sha256", "first_key", "last_key")} for s in stats
         ],
+        "features": columns,
         "totals": {
             "shards": len(stats),
             "samples": sum(s["count"] for s in stats),

@@ -41,7 +41,8 @@ FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "scene": (dict, "the scene spec: objects, statics, camera rig, light, floor, physics"),
     "events": (list, "physical events, each {kind, frame, time_s, subjects, value}"),
     "camera": (dict, "K: 3x3 intrinsics; poses: [T,4,4] camera-to-world, OpenGL axes (x right, y up, looks -z)"),
-    "rejections": (list, "scenes sampled and thrown away before this one, each {seed, reason, detail}"),
+    "rejections": (str, "JSON text: the scenes sampled and thrown away before this one, each {seed, reason, detail} "
+                        "(`[]` when none; text, so the field has one type in every sample)"),
     "generator": (dict, "name and version of the software that made the sample"),
     "config_hash": (str, "sha256 (16 hex) of the dataset config that made it"),
 }

@@ -3,23 +3,21 @@
 The tar is streamed to a uniquely named temporary file while its sha256 is computed,
 then renamed into place; only after that is the stats JSON written. So on any storage a
 shard with a stats JSON whose size and sha256 match its tar is finished, and anything
-else (no stats, a mismatch, a stray *.tmp) is work to redo.
+else (no stats, a mismatch, a stray NAME.tar.<hex>.tmp) is work to redo.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 import time
-import uuid
 from typing import Mapping
 
 from simreel.shards import storage
+from simreel.shards.features import merge, sample_features
 from simreel.shards.sample import Sample, encode_sample, json_bytes
 from simreel.shards.video import VideoCodec
-
-TMP_SUFFIX = ".tmp"
-
 
 def tar_name(shard: str) -> str:
     return f"{shard}.tar"
@@ -58,7 +56,7 @@ class ShardWriter:
         self.out, self.shard, self.codec = out, shard, codec
         self.fs, root = storage.filesystem(out)
         self.path = storage.filesystem(storage.join(out, tar_name(shard)))[1]
-        self.tmp = f"{self.path}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}"
+        self.tmp = storage.temporary(self.path)
         self.fs.makedirs(root, exist_ok=True)
         # Whatever stats JSON a previous run left is stale from here on: the shard is being redone.
         stats_path = storage.filesystem(storage.join(out, stats_name(shard)))[1]
@@ -70,12 +68,17 @@ class ShardWriter:
         self.keys: list[str] = []
         self.encode_s = 0.0
         self.write_s = 0.0
+        self.features: dict = {}  # the column types of every sample so far (shards.features)
 
     def write(self, sample: Sample) -> None:
         if sample.key in self.keys:
             raise ValueError(f"shard {self.shard}: sample key {sample.key} written twice")
         t0 = time.perf_counter()
         members = encode_sample(sample, self.codec)
+        columns = {ext: json.loads(data) if ext == "json" else sample.text if ext == "txt" else data
+                   for ext, data in members.items() if not ext.endswith(".npz")}
+        columns.update({f"{stem}.npz": sample.arrays[stem] for stem in sample.arrays})
+        self.features = merge(self.features, sample_features(columns), f"sample {sample.key}: ")
         t1 = time.perf_counter()
         self.write_members(sample.key, members)
         self.encode_s += t1 - t0
@@ -105,6 +108,7 @@ class ShardWriter:
             "last_key": self.keys[-1] if self.keys else None,
             "bytes": self._hash.bytes,
             "sha256": self._hash.sha.hexdigest(),
+            "features": self.features,
             **extra,
             "seconds": seconds,
         }

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
 from simreel.errors import UserError  # noqa: F401  (commands import it from here)
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None or not hasattr(args, "_run"):
         parser.print_help()
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a scheduler's stop: end as Ctrl-C does, cleanly
     try:
         return int(args._run(args) or 0)
     except UserError as e:
@@ -43,6 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"simreel {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `simreel validate DIR | head -1`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush stays quiet
+        return 141
+    except OSError as e:
+        if e.errno is None:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"simreel {args.command}: error: {e.strerror or e}{where}; free space, fix the permissions or write "
+              "elsewhere, then rerun", file=sys.stderr)
+        return 1
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

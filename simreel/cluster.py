@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 
 
 @contextlib.contextmanager
@@ -21,10 +23,13 @@ def connect(address: str | None = None):
         yield
         return
     address = address or os.environ.get("RAY_ADDRESS")
+    on_sigterm = signal.getsignal(signal.SIGTERM)
     if address:
         ray.init(address=address)
     else:
         ray.init(address="local", include_dashboard=False)
+    if on_sigterm is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)  # ray.init's own handler exits at once; the caller's ends cleanly
     try:
         yield
     finally:

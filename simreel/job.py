@@ -20,14 +20,16 @@ import ctypes
 import dataclasses
 import gc
 import importlib.metadata
+import json
 import logging
 import os
 import resource
 import socket
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from itertools import chain
+from typing import Callable, Iterator
 
 import numpy as np
 import ray
@@ -37,11 +39,12 @@ from simreel import captioning
 from simreel import scenes
 from simreel import shards
 from simreel.shards import storage
-from simreel.shards.card import render_card
+from simreel.shards.card import MARK, render_card
+from simreel.shards.lock import Busy, locked
+from simreel.shards.manifest import CARD, dataset_file, own_temporary
 from simreel.shards.preview import write_preview
 from simreel.shards.schema import KEY_DIGITS
 from simreel.shards.summary import merge, summarize
-from simreel.shards.writer import TMP_SUFFIX
 from simreel.cluster import connect
 from simreel.config import CAPTION_KINDS, ConfigError, DatasetConfig, dataset_from_dict
 from simreel.progress import Progress
@@ -117,11 +120,14 @@ def sample_plan(config: DatasetConfig, index: int) -> SamplePlan:
     return SamplePlan(index, f"{index:0{KEY_DIGITS}d}", seed, family, clip)
 
 
-def plan(config: DatasetConfig) -> list[ShardPlan]:
+def shard_plan(config: DatasetConfig, s: int) -> ShardPlan:
     n = config.samples_per_shard
-    return [
-        ShardPlan(s, f"shard-{s:06d}", s * n, min((s + 1) * n, config.num_samples)) for s in range(config.num_shards)
-    ]
+    return ShardPlan(s, f"shard-{s:06d}", s * n, min((s + 1) * n, config.num_samples))
+
+
+def plan(config: DatasetConfig) -> Iterator[ShardPlan]:
+    """The shards in order, made one at a time: the largest allowed dataset plans in constant memory."""
+    return (shard_plan(config, s) for s in range(config.num_shards))
 
 
 # ---------------------------------------------------------------- one sample, one shard
@@ -155,7 +161,8 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
         "scene": scene.spec.to_dict(),
         "events": [e.to_dict() for e in traj.events],
         "camera": {"K": frames.K, "poses": frames.poses},
-        "rejections": [dataclasses.asdict(r) for r in scene.rejections],
+        # JSON text, so the field has one type whether or not a scene was rejected ("[]" is a string too)
+        "rejections": json.dumps([dataclasses.asdict(r) for r in scene.rejections], sort_keys=True),
         "generator": generator_info(),
         "config_hash": config.hash,
     }
@@ -278,8 +285,29 @@ class RunResult:
     seconds: float
 
 
-def prepare_output(out: str, config: DatasetConfig) -> None:
-    """Record the config in `out`/config.yaml, or refuse if `out` holds a dataset of another config."""
+def foreign_files(out: str) -> list[str]:
+    """Files in `out` that are not this kind of dataset's own: a user's, never to be written over or removed.
+    A README.md counts unless it is a card simreel wrote."""
+    fs, root = storage.filesystem(out)
+    if not fs.exists(root):
+        return []
+    if not fs.isdir(root):
+        raise ConfigError(f"--out {out} is a file, not a directory; give a directory for the dataset")
+    names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False))
+    foreign = [n for n in names if not (dataset_file(n) or own_temporary(n))]
+    if CARD in names and MARK not in storage.read_bytes(storage.join(out, CARD)).decode("utf-8", "replace"):
+        foreign.append(CARD)
+    return foreign
+
+
+def prepare_output(out: str, config: DatasetConfig, allow_other_files: bool = False) -> None:
+    """Refuse a directory holding a user's files (unless allowed) or a dataset of another config;
+    record the config in `out`/config.yaml."""
+    foreign = foreign_files(out)
+    if foreign and not allow_other_files:
+        names = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ConfigError(f"--out {out} holds files that are not part of a simreel dataset ({names}); use a new or "
+                          "empty directory, or pass --allow-other-files to write beside them (they are left alone)")
     url = storage.join(out, "config.yaml")
     recorded = {k: v for k, v in config.to_dict().items() if k != "out"}
     if storage.exists(url):
@@ -296,30 +324,42 @@ def prepare_output(out: str, config: DatasetConfig) -> None:
 
 def generate(config: DatasetConfig, out: str | None = None, *, workers: int | None = None,
              address: str | None = None, progress_stream=None, progress_tty: bool | None = None,
-             progress_every: float = 10.0) -> RunResult:
-    """Make (or finish) the dataset of `config` in `out` (a path or fsspec URL)."""
+             progress_every: float = 10.0, allow_other_files: bool = False) -> RunResult:
+    """Make (or finish) the dataset of `config` in `out` (a path or fsspec URL), holding its lock throughout:
+    a second run on the same `out` is refused. `allow_other_files`: write into a directory that also holds
+    a user's files (left alone; a user's README.md is kept and the card goes to README.simreel.md)."""
     out = out or config.out
     if not out:
         raise ConfigError("out: no output location; pass --out DIR or set `out:` in the config")
     try:
-        prepare_output(out, config)
+        foreign_files(out)  # a file given as --out is named before any lock is tried there
+        with locked(out):
+            prepare_output(out, config, allow_other_files)
+            return _generate(config, out, workers, address, progress_stream, progress_tty, progress_every)
     except ImportError as e:  # fsspec names the package a URL scheme needs (s3fs, gcsfs, ...)
         raise ConfigError(f"out: {out!r} cannot be opened: {e}") from None
-    shard_plans = plan(config)
+    except Busy as e:
+        raise ConfigError(str(e)) from None
+    except (NotADirectoryError, FileExistsError) as e:
+        raise ConfigError(f"--out {out} cannot be made a directory ({e.strerror or e}): part of the path is a file; "
+                          "give a path under directories") from None
+
+
+def _generate(config, out, workers, address, progress_stream, progress_tty, progress_every) -> RunResult:
     t0 = time.monotonic()
     with connect(address):
         if len([n for n in ray.nodes() if n["Alive"]]) > 1 and storage.is_local(out):
             log.warning(f"note: {out} is a local path and this Ray cluster has several nodes; every node must see it "
                         "as the same shared filesystem (else write to s3:// or gs://)")
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        n_workers = max(1, min(workers or cpus, cpus, len(shard_plans)))
+        n_workers = max(1, min(workers or cpus, cpus, config.num_shards))
         display = Progress("generate", config.num_samples, "clip", stream=progress_stream, tty=progress_tty,
                            every=progress_every)
-        stats, failures, board = _run_shards(shard_plans, config, out, n_workers, display)
+        stats, failures, board = _run_shards(plan(config), config, out, n_workers, display)
         display.close(*board.totals())
     if failures:
         lines = "\n  ".join(f"{name}: {why}" for name, why in failures)
-        raise JobFailed(f"{len(failures)} of {len(shard_plans)} shards failed (the others are finished; rerun the "
+        raise JobFailed(f"{len(failures)} of {config.num_shards} shards failed (the others are finished; rerun the "
                         f"same command to retry just these):\n  {lines}")
     manifest = finish(out, config, stats)
     skipped = sum(1 for s in stats if s["skipped"])
@@ -346,41 +386,54 @@ def _run_shards(shard_plans, config, out, n_workers, display) -> tuple[list[dict
     def new_worker():
         return RemoteShardWorker.options(scheduling_strategy="SPREAD").remote(config, out)
 
-    todo = deque(shard_plans)
+    todo = iter(shard_plans)  # lazily: a plan of a hundred million shards is never held in memory
+    again: list[ShardPlan] = []  # shards whose worker died (its node gone, say): a fresh worker makes them again
     idle = [new_worker() for _ in range(n_workers)]
     running: dict = {}
     asked: dict = {}  # progress() call -> worker, at most one outstanding per worker
     board = ProgressBoard()
     final: set[int] = set()  # shards whose result is in: later progress answers about them are stale
     stats, failures = [], []
-    deaths_in_a_row = 0
+    deaths_in_a_row, why, requeued = 0, "", Counter()
+    shard = next(todo, None)
     try:
-        while todo or running:
-            if deaths_in_a_row > 2 * n_workers:  # e.g. a node whose worker processes crash: a new one will not do better
-                failures += [(s.name, "not attempted: workers keep dying (see above)") for s in todo]
-                todo.clear()
-            while idle and todo:
-                worker, shard = idle.pop(), todo.popleft()
+        while shard is not None or again or running:
+            if shard is None and again:
+                shard = again.pop()
+            if deaths_in_a_row > 2 * n_workers and shard is not None:  # e.g. no EGL on a node: new workers fail too
+                failures += [(s.name, f"not attempted: workers keep dying ({why})") for s in chain([shard], again, todo)]
+                shard, again = None, []
+            while idle and shard is not None:
+                worker = idle.pop()
                 running[worker.make_shard.remote(shard)] = (worker, shard)
+                shard = again.pop() if again else next(todo, None)
             busy = {w for w, _ in running.values()}
             for worker in busy - set(asked.values()):
                 asked[worker.progress.remote()] = worker
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
             for ref in ready:
-                worker, shard = running.pop(ref)
+                worker, done = running.pop(ref)
                 try:
                     stats.append(ray.get(ref))
-                    board.update(shard.index, stats[-1]["count"], not stats[-1]["skipped"])
-                    final.add(shard.index)
+                    board.update(done.index, stats[-1]["count"], not stats[-1]["skipped"])
+                    final.add(done.index)
                     deaths_in_a_row = 0
-                except ray.exceptions.RayActorError as e:
+                except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as e:
+                    # Ray's own restarts and retries are spent, or the actor is unreachable (its node died):
+                    # the shard goes to a fresh worker; the old one is killed so it cannot come back and write too.
                     deaths_in_a_row += 1
+                    requeued[done.name] += 1
                     why = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
-                    failures.append((shard.name, f"its worker died, after {MAX_TASK_RETRIES} restarts at most: {why}"))
+                    ray.kill(worker)
                     worker = new_worker()
+                    if requeued[done.name] > MAX_TASK_RETRIES:  # this shard kills every worker: a bug, not bad luck
+                        failures.append((done.name, f"its worker died {requeued[done.name]} times: {why}"))
+                    else:
+                        log.warning(f"{done.name}: its worker died ({why[:200]}); making it again with a new worker")
+                        again.append(done)
                 except ray.exceptions.RayTaskError as e:
                     cause = e.cause if e.cause is not None else e
-                    failures.append((shard.name, str(cause) if isinstance(cause, SampleFailed)
+                    failures.append((done.name, str(cause) if isinstance(cause, SampleFailed)
                                      else f"{type(cause).__name__}: {cause}"))
                 idle.append(worker)
             answered, _ = ray.wait(list(asked), num_returns=len(asked), timeout=0) if asked else ([], [])
@@ -400,7 +453,8 @@ def _run_shards(shard_plans, config, out, n_workers, display) -> tuple[list[dict
 
 
 def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:
-    """Index a dataset whose shards are all finished: manifest, wids index, preview, card; drop stray temporaries."""
+    """Index a dataset whose shards are all finished: manifest, wids index, preview, card; remove the temporaries
+    that runs into `out` left (simreel's own, TARGET.<hex>.tmp for one of its files: never a user's *.tmp)."""
     by_name = {s["shard"]: s for s in stats}
     missing = [p.name for p in plan(config) if p.name not in by_name]
     if missing:
@@ -414,9 +468,12 @@ def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:
     write_preview(out)
     card = render_card(manifest, merge(s["summary"] for s in stats), languages=list(config.languages),
                        license=config.license)
-    storage.write_atomic(storage.join(out, "README.md"), card.encode("utf-8"))
+    card_name = CARD if CARD not in foreign_files(out) else "README.simreel.md"
+    if card_name != CARD:
+        log.warning(f"note: {out}/{CARD} is not a simreel card, so it is kept; the dataset card is {card_name}")
+    storage.write_atomic(storage.join(out, card_name), card.encode("utf-8"))
     fs, root = storage.filesystem(out)
     for path in fs.ls(root, detail=False):
-        if path.endswith(TMP_SUFFIX):
+        if own_temporary(path.rstrip("/").rsplit("/", 1)[-1]):
             fs.rm(path)
     return manifest

@@ -1,8 +1,10 @@
 """Checkpoints: everything a run needs to continue exactly, written so a crash never leaves half a file.
 
-A checkpoint is one torch file holding plain values: config, tokenizer vocabulary, model
-and EMA weights, optimiser and schedule state, step, and every random state (global torch,
-numpy and python, each worker's training generator and data position).
+A checkpoint is one torch file holding plain values only: config (a dict), tokenizer vocabulary
+(a list of words), model and EMA weights, optimiser and schedule state, step, and every random
+state (global torch, numpy and python, each worker's training generator and data position), all
+tensors, numbers, strings, lists and dicts. So it loads with `weights_only=True`: a checkpoint
+is data, and a crafted one cannot run code (torch refuses any other pickled object).
 """
 from __future__ import annotations
 
@@ -35,11 +37,15 @@ def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:
 
 
 def save(path: Path, state: dict) -> None:
-    """torch.save to a temporary name in the same directory, then an atomic rename."""
+    """torch.save to a temporary name in the same directory, then an atomic rename (a failed write, a full
+    disk say, leaves the previous checkpoint as it was and no temporary behind)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load(path: str | Path) -> dict:
@@ -49,18 +55,28 @@ def load(path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a truncated or foreign file
-        raise ValueError(f"{path} is not a readable simreel checkpoint: {e}") from None
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file, or one holding more than plain data
+        why = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        if "Unsupported global" in str(e) or "Weights only load failed" in why:
+            why = "it holds pickled objects besides tensors and plain values, which are never loaded"
+        raise ValueError(f"{path} is not a readable simreel checkpoint ({why[:200]}); "
+                         "give a checkpoint.pt written by `simreel train`") from None
 
 
 def global_rng_states() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """Every global random state as plain values (numpy's key array as a list of ints)."""
+    state = np.random.get_state(legacy=False)
+    numpy = {"bit_generator": state["bit_generator"], "key": state["state"]["key"].tolist(),
+             "pos": int(state["state"]["pos"]), "has_gauss": int(state["has_gauss"]), "gauss": float(state["gauss"])}
+    return {"torch": torch.get_rng_state(), "numpy": numpy, "python": random.getstate()}
 
 
 def set_global_rng_states(states: dict) -> None:
     torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
+    n = states["numpy"]
+    np.random.set_state({"bit_generator": n["bit_generator"], "has_gauss": n["has_gauss"], "gauss": n["gauss"],
+                         "state": {"key": np.array(n["key"], dtype=np.uint32), "pos": n["pos"]}})
     random.setstate(states["python"])
 
 

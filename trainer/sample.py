@@ -10,24 +10,34 @@ import torch
 from simreel import shards
 from simreel.trainer import checkpoint, flow
 from simreel.trainer.data import ClipShape, to_tensor
+from simreel.trainer.text import words
 
 
 class PromptError(ValueError):
     """A prompt the model cannot take (empty)."""
 
 
-def check_prompts(prompts: list[str], tokenizer) -> list[str]:
-    """Errors for empty prompts; returns warnings (unknown words, truncation) to show the user."""
+def check_prompts(prompts: list[str], tokenizer, length: int | None = None) -> list[str]:
+    """Errors for empty prompts; returns warnings to show the user: unknown words (all of them: the model
+    then reads no text at all), and a prompt longer than the `length` tokens the model reads."""
     if not prompts:
         raise PromptError("give at least one prompt")
     warnings = []
     for i, p in enumerate(prompts, 1):
         if not p.strip():
             raise PromptError(f"prompt {i} is empty; describe the clip, e.g. \"a red cube falls onto the floor\"")
-        if tokenizer is not None:
-            unknown = tokenizer.unknown(p)
-            if unknown:
-                warnings.append(f"prompt {i}: words never seen in training, read as unknown: {', '.join(unknown)}")
+        if tokenizer is None:
+            continue
+        unknown, seen = tokenizer.unknown(p), [w for w in words(p) if w[0].isalnum()]
+        if unknown and len(unknown) == len(seen):
+            warnings.append(f"prompt {i}: no word of it was seen in training, so the model reads no text; use the "
+                            "training captions' words, e.g. \"a red cube falls onto the floor\"")
+        elif unknown:
+            warnings.append(f"prompt {i}: words never seen in training, read as unknown: {', '.join(unknown)}")
+        tokens = 1 + len(words(p))  # the start token, then one per word or mark
+        if length is not None and tokens > length:
+            warnings.append(f"prompt {i} is {tokens} tokens long and the model reads {length}: the end is cut off "
+                            f"(from {' '.join(words(p)[length - 1:length + 2])!r})")
     return warnings
 
 
@@ -65,24 +75,31 @@ def write(videos: list[np.ndarray], prompts: list[str], out: str | Path, fps: in
     if out.suffix.lower() in (".gif", ".mp4"):
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".mp4" and len(videos) == 1:
-            out.write_bytes(shards.encode_video(videos[0], fps))
+            _write(out, shards.encode_video(videos[0], fps))
             return [out]
         from simreel.shards.preview import animation, gif_bytes
 
         cell = max(128, max(v.shape[1] for v in videos))
         frames = animation([(str(i), v, p) for i, (v, p) in enumerate(zip(videos, prompts))], cell=cell)
         if out.suffix.lower() == ".gif":
-            out.write_bytes(gif_bytes(frames, fps))
+            _write(out, gif_bytes(frames, fps))
         else:
-            out.write_bytes(shards.encode_video(np.stack([np.asarray(f) for f in frames]), fps))
+            _write(out, shards.encode_video(np.stack([np.asarray(f) for f in frames]), fps))
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for i, (video, prompt) in enumerate(zip(videos, prompts)):
         slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:48] or "prompt"
         files.append(out / f"{i:02d}-{slug}.mp4")
-        files[-1].write_bytes(shards.encode_video(video, fps))
+        _write(files[-1], shards.encode_video(video, fps))
     return files
+
+
+def _write(path: Path, data: bytes) -> None:
+    """A temporary name, then a rename: a full disk never leaves half a video where the last one was."""
+    from simreel.shards import storage
+
+    storage.write_atomic(str(path), data)
 
 
 def load(path: str | Path, ema: bool = True):

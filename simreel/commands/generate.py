@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output directory or URL (file://, s3://, gs://); default: the config's `out`")
     parser.add_argument("--workers", type=int, help="generation worker processes (default: every CPU Ray has)")
     parser.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, else a private Ray in this process)")
+    parser.add_argument("--allow-other-files", action="store_true",
+                        help="write into --out even though it holds files of yours (they are left alone)")
 
 
 def run(args) -> int:
@@ -41,7 +43,7 @@ def run(args) -> int:
         raise UserError(f"--workers {args.workers}: expected a positive number of workers")
     try:
         config = load_dataset(args.config, args.overrides, out=args.out)
-        result = generate(config, workers=args.workers, address=args.address)
+        result = generate(config, workers=args.workers, address=args.address, allow_other_files=args.allow_other_files)
     except ConfigError as e:
         raise UserError(str(e)) from None
     except JobFailed as e:

@@ -44,7 +44,7 @@ def run(args) -> int:
             raise UserError(f"{name} {n} must be a positive multiple of the model's patch size {p}")
     tokenizer = getattr(model.text, "tokenizer", None)
     try:
-        for warning in sample.check_prompts(args.prompts, tokenizer):
+        for warning in sample.check_prompts(args.prompts, tokenizer, getattr(model.text, "length", None)):
             print(f"simreel sample: warning: {warning}", file=sys.stderr)
         first = None
         if args.first_frames:
