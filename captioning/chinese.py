@@ -3,7 +3,6 @@ measure words and phrasings. Each phrasing states exactly its message's claims.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from simreel.captioning.plan import Message
 from simreel.captioning.questions import Question

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simreel import ablations
 from simreel.shards.video import VideoCodec, encode_video
 
 DISPLAY = 192  # videos are upscaled (nearest) to about this height so 32-px clips are visible
@@ -295,6 +296,10 @@ def write(out: Path, inputs: ReportInputs) -> Path:
         parts.append("<h3>Continuations</h3><div class='grid continuations'>")
         parts += [_video(media / f"cont{i:03d}.mp4", s) for i, s in enumerate(inputs.continuations)]
         parts.append("</div>")
+
+    parts.append("<h2 id=ablations>Appendix: levers tried</h2>")
+    parts.append(table(ablations.DEMO, None, ablations.DEMO_SCALE))
+    parts.append(table(ablations.SCREENED, ["gain", "minutes"], ablations.SCREEN))
 
     parts.append("<h2 id=configs>Configs used</h2>")
     parts += [f"<h3>{html.escape(k)}</h3><pre>{html.escape(v)}</pre>" for k, v in inputs.configs.items()]

@@ -153,7 +153,8 @@ def test_report_loads_in_chromium(loop):
             charts: document.querySelectorAll('img.chart').length,
             videos: document.querySelectorAll('video').length,
             playable: Array.from(document.querySelectorAll('video')).filter(v => v.videoWidth > 0).length,
-            tables: document.querySelectorAll('table').length})""")
+            tables: document.querySelectorAll('table').length,
+            appendix: document.querySelectorAll('#ablations + table tr').length})""")
         shot = browser.page("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
     finally:
         browser.close()
@@ -163,4 +164,5 @@ def test_report_loads_in_chromium(loop):
     assert state.get("ready") == "1" and state.get("errors") == "0", state
     assert counts["gallery"] == TINY["report"]["gallery"] and counts["pairs"] == TINY["report"]["pairs"], counts
     assert counts["charts"] >= 8 and counts["tables"] >= 5, counts
+    assert counts["appendix"] >= 3, counts  # the levers tried, beside what this run measured
     assert counts["playable"] == counts["videos"] == int(state["videos"]), (counts, state)
