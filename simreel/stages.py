@@ -12,6 +12,7 @@ import yaml
 
 from simreel.cluster import connect
 from simreel.config import SPLITS, LoopConfig
+from simreel.errors import UserError
 from simreel.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
     from simreel.trainer import checkpoint, sample
     from simreel.trainer.data import ClipShape, to_tensor
 
-    model, tcfg, _ = sample.load(out / "train" / checkpoint.CHECKPOINT)
+    try:
+        model, tcfg, _ = sample.load(out / "train" / checkpoint.CHECKPOINT)
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(f"{e}; to train again, delete {out / 'train'} and rerun the loop") from None
     shape = ClipShape(tcfg.frames, tcfg.height, tcfg.width)
     clips = load_clips(str(out / "generate" / "eval"), window(cfg))
     prompts = clips[: cfg.sample["prompts"]]

@@ -59,7 +59,8 @@ def load(path: str | Path) -> dict:
     except Exception as e:  # a truncated or foreign file, or one holding more than plain data
         why = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
         if "Unsupported global" in str(e) or "Weights only load failed" in why:
-            why = "it holds pickled objects besides tensors and plain values, which are never loaded"
+            why = ("it holds pickled objects besides tensors and plain values, which are never loaded; "
+                   "simreel before 2026-11-28 stored numpy's random state that way")
         raise ValueError(f"{path} is not a readable simreel checkpoint ({why[:200]}); "
                          "give a checkpoint.pt written by `simreel train`") from None
 
