@@ -15,10 +15,16 @@ DEMO = {  # lever -> the demo judge's figures (colours: generated [ci95] / ceili
     "objects ×4, clean-clip loss at every t, 30% uniform t": {
         "colours": "0.46 [0.27, 0.65] / 0.79", "floor": "0.43", "gain": "0.03 [−0.13, 0.20]",
         "objects seen": "0.72", "position error (copy-last 0.177)": "0.187"},
-    "+ word embeddings at unit scale": {
+    "+ word embeddings at unit scale (24 prompts)": {
         "colours": "0.58 [0.42, 0.75] / 0.79", "floor": "0.38", "gain": "0.21 [0.03, 0.38]",
         "objects seen": "0.75", "position error (copy-last 0.177)": "0.223"},
-    "  the same model, guidance 2 instead of 4": {
+    "  the same model, all 48 eval captions as prompts (the demo since 2026-11-28)": {
+        "colours": "0.62 [0.49, 0.73] / 0.79", "floor": "0.35", "gain": "0.27 [0.14, 0.38]",
+        "objects seen": "0.74", "position error (copy-last 0.177)": "0.223"},
+    "  1,600 steps instead of 1,200, 48 prompts (12.7 min: too near the 15)": {
+        "colours": "0.62 [0.49, 0.73] / 0.79", "floor": "0.31", "gain": "0.30 [0.17, 0.43]",
+        "objects seen": "0.63", "position error (copy-last 0.177)": "0.219"},
+    "  the same model, guidance 2 instead of 4 (24 prompts)": {
         "colours": "0.54 [0.35, 0.71] / 0.79", "floor": "0.31", "gain": "0.23 [0.05, 0.41]",
         "objects seen": "0.75", "position error (copy-last 0.177)": "0.188"},
 }
