@@ -436,7 +436,7 @@ def _duration(c: Checker, value) -> Choice:
 
 _AT_LEAST_ONE = ("steps", "batch_size", "text_dim", "text_depth", "text_heads", "text_len", "log_every", "ckpt_every",
                  "eval_every", "ranks", "vocab_clips", "vocab_min_count")
-_NOT_NEGATIVE = ("warmup", "val_clips", "threads", "seed", "weight_decay", "grad_clip")  # warmup 0: full lr at once
+_NOT_NEGATIVE = ("warmup", "val_clips", "clips", "threads", "seed", "weight_decay", "grad_clip")  # warmup 0: full lr at once
 _FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform")  # in [0, 1)
 
 
@@ -483,6 +483,7 @@ def _train(c: Checker, raw: dict):
         need(0.0 <= getattr(cfg, name) < 1.0, name, "expected a number in [0, 1)")
     for name in ("dim", "depth", "heads"):
         need(getattr(cfg, name) is None or getattr(cfg, name) >= 1, name, "expected an integer >= 1 (or null: the size's)")
+    need(all(0 < s < cfg.steps for s in cfg.keep_steps), "keep_steps", f"expected steps between 0 and steps={cfg.steps}")
     need(cfg.lr > 0, "lr", "expected a positive learning rate")
     need(cfg.t_std > 0, "t_std", "expected a positive spread")
     need(0 < cfg.loss_t_min <= 1, "loss_t_min", "expected a time in (0, 1]")
@@ -502,6 +503,9 @@ def _train(c: Checker, raw: dict):
 
 # ---------------------------------------------------------------- loop configs
 
+# Training fields a study may vary: data, length, model size, and the objective's levers.
+_STUDY_FIELDS = ("clips", "steps", "dim", "depth", "heads", "text_dim", "batch_size", "lr", "object_weight",
+                 "t_uniform", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
 LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
     "probe": {"epochs": 30, "width": 32, "batch_size": 16},
@@ -529,6 +533,17 @@ class LoopConfig:
     evaluate: dict
     report: dict
     workers: int | None = None  # Ray workers generating shards (None: one per CPU)
+    study: dict = dataclasses.field(default_factory=dict)  # training field -> values: one judged model each
+
+    def study_points(self) -> list[tuple[str, Any]]:
+        """(training field, value) of every model the study trains (or, for `steps`, keeps on the main run's way)."""
+        return [(name, value) for name, values in self.study.items() for value in values]
+
+    def main_value(self, name: str):
+        """The main model's value of a study field: its place on that axis."""
+        if name == "clips" and not self.train.get("clips"):
+            return self.splits["train"] - self.train_config("unused", "unused").val_clips
+        return getattr(self.train_config("unused", "unused"), name)
 
     def dataset_raw(self, split: str, out: str) -> dict:
         raw = {**self.dataset, "name": f"{self.name} ({split})", "num_samples": self.splits[split],
@@ -538,14 +553,21 @@ class LoopConfig:
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
         return raw
 
-    def train_raw(self, data: str, out: str) -> dict:
-        return {"seed": self.seed, **self.train, "data": data, "out": out}
+    def train_raw(self, data: str, out: str, **change) -> dict:
+        """The main model's training config, or a study point's (`change`: one field changed). The
+        main run keeps its checkpoints at the study's steps."""
+        from simreel.trainer.config import TrainConfig
+
+        steps = self.train.get("steps", TrainConfig.steps)
+        kept = [s for s in self.study.get("steps", ()) if isinstance(s, int) and 0 < s < steps and not change]
+        kept = {"keep_steps": sorted(kept)} if kept else {}  # study.steps outside that range is reported as such
+        return {"seed": self.seed, **self.train, **kept, **change, "data": data, "out": out}
 
     def dataset_config(self, split: str, out: str) -> DatasetConfig:
         return dataset_from_dict(self.dataset_raw(split, out), f"loop dataset config ({split})")
 
-    def train_config(self, data: str, out: str):
-        return train_from_dict(self.train_raw(data, out), "loop training config")
+    def train_config(self, data: str, out: str, **change):
+        return train_from_dict(self.train_raw(data, out, **change), "loop training config")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -576,8 +598,14 @@ def loop_from_dict(raw: dict, what: str = "loop config", base: Path = Path("."))
     c.need(workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1),
            "workers", workers, "expected a number of generation workers >= 1, or null for one per CPU")
     train = _train_section(c, raw.get("train"), base)
+    study = c.mapping("study", raw.get("study") or {}, _STUDY_FIELDS)
+    for key, values in study.items():
+        if key in _STUDY_FIELDS:
+            c.need(isinstance(values, list) and bool(values) and len(set(map(str, values))) == len(values),
+                   f"study.{key}", values, "expected a list of distinct values, one model each")
+    study = {k: v for k, v in study.items() if k in _STUDY_FIELDS and isinstance(v, list)}
     cfg = LoopConfig(name=name, seed=seed, dataset=dict(raw.get("dataset") or {}), splits=dict(splits), train=train,
-                     workers=workers, **sections)
+                     workers=workers, study=study, **sections)
     if isinstance(raw.get("dataset"), dict):
         d = _dataset(c.within("dataset"), cfg.dataset_raw("train", "unused"))
     if isinstance(raw.get("train"), dict):
@@ -624,6 +652,15 @@ def _loop_fits(c: Checker, cfg: LoopConfig, d: DatasetConfig, t) -> None:
     for section, key in (("sample", "prompts"), ("evaluate", "continuations")):
         value = getattr(cfg, section)[key]
         c.need(value <= cfg.splits["eval"], f"{section}.{key}", value, f"expected at most splits.eval={cfg.splits['eval']}")
+    for name, value in cfg.study_points():
+        _train(c.within("study"), cfg.train_raw("unused", "unused", **{name: value}))
+        if name == "steps":
+            c.need(isinstance(value, int) and 0 < value < t.steps, "study.steps", value,
+                   f"expected steps below train.steps={t.steps} (kept on the main run's way)")
+        if name == "clips":
+            most = cfg.splits["train"] - t.val_clips
+            c.need(isinstance(value, int) and 0 < value < most, "study.clips", value,
+                   f"expected fewer clips than the {most} the main model trains on (splits.train - train.val_clips)")
     c.need(cfg.sample["prompts"] >= 2, "sample.prompts", cfg.sample["prompts"],
            "expected at least 2 (the shuffled-caption floor needs two)")
     k, pt = cfg.evaluate["context_frames"], t.patch[0]

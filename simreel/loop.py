@@ -1,4 +1,4 @@
-"""`simreel loop`: generate -> train -> sample -> evaluate -> report, resumable stage by stage.
+"""`simreel loop`: generate -> train -> sample -> evaluate -> study -> report, resumable stage by stage.
 
 Each stage (simreel/stages.py) writes its outputs into OUT/<stage>/ and, last,
 OUT/<stage>/stage.json: the hash of what it was made from (its config section and the
@@ -19,7 +19,7 @@ from pathlib import Path
 from simreel import stages
 from simreel.config import SPLITS, ConfigError, LoopConfig
 
-STAGES = ("generate", "train", "sample", "evaluate", "report")
+STAGES = ("generate", "train", "sample", "evaluate", "study", "report")
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,16 @@ def run(cfg: LoopConfig, out: str | Path, *, until: str | None = None, redo: tup
     (out / "loop.yaml").write_text(stages.as_yaml(cfg.to_dict()))
     stamps = Stamps(out)
     datasets = [cfg.dataset_raw(split, "") for split in SPLITS]  # what generate makes, as it makes it
-    sections = {"generate": [datasets, cfg.evaluate, cfg.seed], "train": [cfg.train, cfg.seed],
+    kept = [cfg.study["steps"]] if "steps" in cfg.study else []  # checkpoints the study reads
+    sections = {"generate": [datasets, cfg.evaluate, cfg.seed], "train": [cfg.train, cfg.seed, *kept],
                 "sample": [cfg.sample, cfg.evaluate, cfg.seed], "evaluate": [cfg.probe, cfg.evaluate, cfg.seed],
-                "report": [cfg.report, cfg.name]}
+                "study": [cfg.study, cfg.train, cfg.sample, cfg.evaluate, cfg.seed], "report": [cfg.report, cfg.name]}
     done, upstream = {}, ""
     work = {"generate": lambda d: stages.stage_generate(cfg, out, d, address),
             "train": lambda d: stages.stage_train(cfg, out, d, address),
             "sample": lambda d: stages.stage_sample(cfg, out, d),
             "evaluate": lambda d: stages.stage_evaluate(cfg, out, d),
+            "study": lambda d: stages.stage_study(cfg, out, d, address),
             "report": lambda d: stages.stage_report(cfg, out, d, {s: st["seconds"] for s, st in done.items()})}
     for stage in STAGES:
         inputs = _hash([sections[stage], upstream])

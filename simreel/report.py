@@ -44,6 +44,7 @@ class ReportInputs:
     training_log: list[dict]  # the trainer's JSON lines
     configs: dict[str, str]  # name -> YAML text
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    study: dict[str, list[dict]] = field(default_factory=dict)  # axis (training field) -> judged points
 
 
 def upscale(video: np.ndarray, height: int = DISPLAY) -> np.ndarray:
@@ -193,6 +194,79 @@ def _curve(log: list[dict]):
     return draw
 
 
+AXES = {"clips": "training clips", "steps": "training steps", "dim": "model width", "depth": "blocks"}
+
+
+def _study_following(axis: str, rows: list[dict]):
+    def draw(ax):
+        x = [r["value"] for r in rows]
+        for key, label, colour in (("following", "caption following (headline)", "#4a7bd0"),
+                                   ("colours", "colours", "#d0704a")):
+            gain = np.array([r[key]["gain"] if r[key]["gain"] is not None else np.nan for r in rows], float)
+            ci = np.array([r[key]["gain_ci95"] or (np.nan, np.nan) for r in rows], float)
+            ax.errorbar(x, gain, yerr=[gain - ci[:, 0], ci[:, 1] - gain], marker="o", ms=4, capsize=3,
+                        color=colour, label=label)
+        _main_and_axis(ax, axis, rows)
+        ax.axhline(0, lw=1, color="grey")
+        ax.set_ylabel("generated − floor (95% CI)", fontsize=8)
+        ax.set_title(f"caption following against {AXES.get(axis, axis)}", fontsize=9)
+        ax.legend(fontsize=7)
+    return draw
+
+
+def _study_dynamics(axis: str, rows: list[dict]):
+    def draw(ax):
+        x = [r["value"] for r in rows]
+        pos = [r["position_error"] for r in rows]
+        model = np.array([p["model"] if p["model"] is not None else np.nan for p in pos], float)
+        ci = np.array([p["ci95"] or (np.nan, np.nan) for p in pos], float)
+        ax.errorbar(x, model, yerr=[model - ci[:, 0], ci[:, 1] - model], marker="o", ms=4, capsize=3, label="model")
+        if np.isnan(model).all():
+            ax.text(0.5, 0.5, "too few continuations to decide", transform=ax.transAxes, ha="center", fontsize=8)
+        for base, style in (("copy_last", "--"), ("linear", ":")):
+            ax.plot(x, [p[base] for p in pos], style, color="grey", lw=1, label=base.replace("_", " "))
+        _main_and_axis(ax, axis, rows)
+        ax.set_ylabel("position error (frame widths)", fontsize=8)
+        ax.set_title(f"dynamics against {AXES.get(axis, axis)}", fontsize=9)
+        ax.legend(fontsize=7)
+    return draw
+
+
+def _main_and_axis(ax, axis: str, rows: list[dict]) -> None:
+    main = [r["value"] for r in rows if r["main"]]
+    ax.axvline(main[0], lw=6, color="#eee", zorder=0)  # the main model's place on the axis
+    numbers = [r["value"] for r in rows]
+    if min(numbers) > 0 and max(numbers) / min(numbers) >= 4:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(numbers, [f"{v:g}" for v in numbers], fontsize=7)
+    ax.minorticks_off()
+    ax.set_xlabel(f"{AXES.get(axis, axis)} (shaded: the main model)", fontsize=8)
+
+
+def study(charts: Path, axes: dict[str, list[dict]]) -> list[str]:
+    """The study's charts and tables, one pair of charts per axis."""
+    parts = ["<h2 id=study>Does more data help?</h2>", _STUDY_NOTE, "<div class='grid charts'>"]
+    for axis, rows in axes.items():
+        parts.append(_chart(charts / f"study-{axis}.png", _study_following(axis, rows)))
+        parts.append(_chart(charts / f"study-{axis}-dynamics.png", _study_dynamics(axis, rows)))
+    parts.append("</div>")
+    for axis, rows in axes.items():
+        parts.append(table({f"{r['value']}{' (main)' if r['main'] else ''}": {
+            "following gain": r["following"]["gain"], "following gain_ci95": r["following"]["gain_ci95"],
+            "colours gain": r["colours"]["gain"], "colours gain_ci95": r["colours"]["gain_ci95"],
+            "position error": r["position_error"]["model"], "position error ci95": r["position_error"]["ci95"],
+            "copy last": r["position_error"]["copy_last"], "linear": r["position_error"]["linear"]} for r in rows},
+            None, f"{AXES.get(axis, axis)}: every other training setting as the main model's"))
+    return parts
+
+
+_STUDY_NOTE = """<p class=note>Each point is a model trained like the main one with one setting changed
+(more or fewer training clips at equal steps, fewer steps, another width), then sampled and judged
+with the same prompts, continuations and probe. Caption following is generated − floor (0: the
+videos ignore their captions); for position error, lower is better, and a model below the copy-last
+and linear lines predicts motion.</p>"""
+
+
 def _error_curves(curves: dict[str, dict[str, list[float]]]):
     def draw(ax):
         for method, ys in curves.get("position", {}).items():
@@ -296,6 +370,9 @@ def write(out: Path, inputs: ReportInputs) -> Path:
         parts.append("<h3>Continuations</h3><div class='grid continuations'>")
         parts += [_video(media / f"cont{i:03d}.mp4", s) for i, s in enumerate(inputs.continuations)]
         parts.append("</div>")
+
+    if inputs.study:
+        parts += study(charts, inputs.study)
 
     parts.append("<h2 id=ablations>Appendix: levers tried</h2>")
     parts.append(table(ablations.DEMO, None, ablations.DEMO_SCALE))

@@ -1,10 +1,11 @@
-"""The loop's five stages, each filling OUT/<stage>/ from the stages before it (simreel/loop.py
+"""The loop's six stages, each filling OUT/<stage>/ from the stages before it (simreel/loop.py
 runs them, stamps them and skips the finished ones), and `run_training`, which `simreel train`
 shares with the train stage."""
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,17 +63,22 @@ def run_training(cfg, address: str | None = None) -> dict:
 
 
 def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
-    """Videos for the first held-out captions, and continuations of held-out clips' first frames."""
+    np.savez(here / "samples.npz", **sample_for_judge(cfg, out, out / "train" / "checkpoint.pt"))
+
+
+def sample_for_judge(cfg: LoopConfig, out: Path, path: Path) -> dict:
+    """Videos for the first held-out captions, and continuations of held-out clips' first frames,
+    from the checkpoint at `path` -> the arrays of samples.npz."""
     import torch
 
     from simreel.judge.evaluate import load_clips
-    from simreel.trainer import checkpoint, sample
+    from simreel.trainer import sample
     from simreel.trainer.data import ClipShape, to_tensor
 
     try:
-        model, tcfg, _ = sample.load(out / "train" / checkpoint.CHECKPOINT)
+        model, tcfg, _ = sample.load(path)
     except (FileNotFoundError, ValueError) as e:
-        raise UserError(f"{e}; to train again, delete {out / 'train'} and rerun the loop") from None
+        raise UserError(f"{e}; to train again, delete {path.parent} and rerun the loop") from None
     shape = ClipShape(tcfg.frames, tcfg.height, tcfg.width)
     clips = load_clips(str(out / "generate" / "eval"), window(cfg))
     prompts = clips[: cfg.sample["prompts"]]
@@ -86,8 +92,8 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
     log.info(f"sample: {len(continued)} continuations of {k} given frames")
     continuations = sample.sample_videos(model, [c.caption for c in continued], shape, steps=s["steps"],
                                          guidance=s["guidance"], seed=cfg.seed + 10_000, first=first)
-    np.savez(here / "samples.npz", generated=np.stack(generated), continuations=np.stack(continuations),
-             prompt_keys=np.array([c.key for c in prompts]), continued_keys=np.array([c.key for c in continued]))
+    return {"generated": np.stack(generated), "continuations": np.stack(continuations),
+            "prompt_keys": np.array([c.key for c in prompts]), "continued_keys": np.array([c.key for c in continued])}
 
 
 def continuation_clips(cfg: LoopConfig, clips: list) -> list:
@@ -99,32 +105,106 @@ def continuation_clips(cfg: LoopConfig, clips: list) -> list:
 
 def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
     from simreel.judge import probe as probes
-    from simreel.judge.evaluate import evaluate, hold_out, load_clips
     from simreel.judge.track import Palette
     from simreel.report import plain
     from simreel.scenes.vocabulary import COLOURS
 
-    w = window(cfg)
     log.info("evaluate: reading clips")
-    palette = Palette.from_srgb(COLOURS)
-    train_clips = load_clips(str(out / "generate" / "probe"), w, palette)
-    clips = load_clips(str(out / "generate" / "eval"), w)
-    labelled = [c for c in train_clips if c.labels is not None]
-    palette = palette.calibrate([c.video for c in labelled], [c.labels for c in labelled])
+    clips = JudgedClips.read(cfg, out, Palette.from_srgb(COLOURS))
+    labelled = [c for c in clips.reference + clips.train if c.labels is not None]  # dataset order
+    palette = Palette.from_srgb(COLOURS).calibrate([c.video for c in labelled], [c.labels for c in labelled])
     (here / "palette.json").write_text(json.dumps(palette.to_dict(), indent=1))
     p = cfg.probe
-    samples = dict(np.load(out / "sample" / "samples.npz"))
-    reference, train_clips = hold_out(train_clips)  # real clips nobody trains on: the ceiling's, FD's yardstick
-    log.info(f"evaluate: training the probe on {len(train_clips)} clips")
-    probe = probes.train_probe(np.stack([c.video for c in train_clips]), [c.truth for c in train_clips], palette,
+    log.info(f"evaluate: training the probe on {len(clips.train)} clips")
+    probe = probes.train_probe(np.stack([c.video for c in clips.train]), [c.truth for c in clips.train], palette,
                                epochs=p["epochs"], batch_size=p["batch_size"], width=p["width"], seed=cfg.seed,
                                log=log.info)
     probes.save(probe, here / "probe.pt")
-    variants = dict(np.load(out / "generate" / "variants.npz"))
     log.info("evaluate: judging")
-    metrics = evaluate(probe, [c.truth for c in train_clips], reference, clips, samples, variants, palette,
-                       context_frames=cfg.evaluate["context_frames"], seed=cfg.seed)
+    metrics = clips.judge(cfg, probe, dict(np.load(out / "sample" / "samples.npz")))
     (here / "metrics.json").write_text(json.dumps(plain(metrics), indent=1, sort_keys=True))
+
+
+@dataclass(frozen=True)
+class JudgedClips:
+    """What the judge reads beside the samples: the probe split (minus a reference part that nobody
+    trains on: the ceiling's and FD's yardstick), the held-out eval clips, the re-rendered variants."""
+
+    train: list
+    reference: list
+    eval: list
+    variants: dict
+
+    @classmethod
+    def read(cls, cfg: LoopConfig, out: Path, palette=None) -> "JudgedClips":
+        """`palette`: label the clips that carry ids (to calibrate a palette with)."""
+        from simreel.judge.evaluate import hold_out, load_clips
+
+        reference, train = hold_out(load_clips(str(out / "generate" / "probe"), window(cfg), palette))
+        return cls(train, reference, load_clips(str(out / "generate" / "eval"), window(cfg)),
+                   dict(np.load(out / "generate" / "variants.npz")))
+
+    def judge(self, cfg: LoopConfig, probe, samples: dict) -> dict:
+        from simreel.judge.evaluate import evaluate
+
+        return evaluate(probe, [c.truth for c in self.train], self.reference, self.eval, samples, self.variants,
+                        probe.palette, context_frames=cfg.evaluate["context_frames"], seed=cfg.seed)
+
+
+def stage_study(cfg: LoopConfig, out: Path, here: Path, address: str | None) -> None:
+    """Scaling curves: a model for each study point (one training field changed; a `steps` point is
+    the main run's checkpoint at that step), sampled and judged exactly like the main model."""
+    from simreel.judge import probe as probes
+    from simreel.report import plain
+    from simreel.trainer import checkpoint
+
+    points = cfg.study_points()
+    axes = {name: [] for name in cfg.study}
+    if points:
+        clips = JudgedClips.read(cfg, out)
+        probe = probes.load(out / "evaluate" / "probe.pt")
+    for name, value in points:
+        where = here / f"{name}-{value}"
+        if name == "steps":
+            path = checkpoint.kept(out / "train", value)
+        else:
+            log.info(f"study: training with {name}={value}")
+            tcfg = cfg.train_config(str(out / "generate" / "train"), str(where / "train"), **{name: value})
+            _clear_other_run(where / "train", tcfg)
+            run_training(tcfg, address)
+            path = where / "train" / checkpoint.CHECKPOINT
+        log.info(f"study: sampling and judging {name}={value}")
+        samples = sample_for_judge(cfg, out, path)
+        np.savez(here / f"{name}-{value}.npz", **samples)
+        axes[name].append({"value": value, "main": False, **study_row(clips.judge(cfg, probe, samples))})
+    main = study_row(json.loads((out / "evaluate" / "metrics.json").read_text()))
+    for name, rows in axes.items():
+        rows.append({"value": cfg.main_value(name), "main": True, **main})
+        rows.sort(key=lambda r: r["value"])
+    (here / "study.json").write_text(json.dumps(plain({"axes": axes}), indent=1, sort_keys=True))
+
+
+def _clear_other_run(run: Path, tcfg) -> None:
+    """A study point's run directory left by an earlier study config is another run: remove it (the study made it)."""
+    import shutil
+
+    from simreel.trainer import checkpoint
+
+    path = run / checkpoint.CHECKPOINT
+    if path.is_file() and checkpoint.resume_conflicts(checkpoint.load(path)["config"], tcfg):
+        log.info(f"study: {run} was trained with another config; training it again")
+        shutil.rmtree(run)
+
+
+def study_row(metrics: dict) -> dict:
+    """A judged model in a few figures: caption following (headline and colours: generated, floor,
+    gain with intervals) and dynamics (position error of the model, copy-last and linear)."""
+    head, colours = metrics["headline"], metrics["faithfulness"]["colours"]
+    pos = metrics["dynamics"]["position_error"]
+    return {"following": {k: head[k] for k in ("generated", "floor", "ceiling", "gain", "gain_ci95", "ci95", "n")},
+            "colours": {k: colours[k] for k in ("generated", "floor", "ceiling", "gain", "gain_ci95", "ci95", "n")},
+            "position_error": {k: pos[k] for k in ("model", "ci95", "copy_last", "copy_last_ci95", "linear",
+                                                   "linear_ci95", "n")}}
 
 
 def stage_report(cfg: LoopConfig, out: Path, here: Path, timings: dict) -> None:
@@ -178,7 +258,8 @@ def report_inputs(cfg: LoopConfig, out: Path, timings: dict):
                "dataset config (train split)": as_yaml(cfg.dataset_config("train", str(train_dir)).to_dict()),
                "training config": as_yaml(t.to_dict())}
     metrics["timings_s"] = timings
-    return ReportInputs(cfg.name, metrics, gallery, pairs, continuations, stats, records, configs, timings)
+    study = json.loads((out / "study" / "study.json").read_text())["axes"]
+    return ReportInputs(cfg.name, metrics, gallery, pairs, continuations, stats, records, configs, timings, study)
 
 
 def as_yaml(value) -> str:

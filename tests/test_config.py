@@ -52,7 +52,7 @@ def test_every_bad_training_field_is_reported_at_once():
 
 
 def test_a_loop_config_may_reference_a_training_config(tmp_path):
-    gpu = load_loop(CONFIGS / "loop-gpu.yaml", ["train.steps=5"])
+    gpu = load_loop(CONFIGS / "loop-gpu.yaml", ["train.steps=5", "study={}"])
     base = load_train(CONFIGS / "train-base.yaml", ["steps=5"])
     assert gpu.train_config("data", "out") == dataclasses.replace(base, data="data", out="out")
     (tmp_path / "sub").mkdir()
@@ -81,3 +81,18 @@ def test_every_bad_loop_field_is_reported_at_once():
     with pytest.raises(ConfigError) as e:
         load_loop(CONFIGS / "demo.yaml", ["train.frames=32", "sample.prompts=100", "evaluate.context_frames=3"])
     assert sorted(p.split(":")[0] for p in problems(e)) == ["evaluate.context_frames", "sample.prompts", "train.frames"]
+
+
+def test_a_study_changes_one_training_field_per_model():
+    loop = load_loop(CONFIGS / "learn.yaml")
+    assert loop.study_points()[:3] == [("clips", 250), ("clips", 1000), ("steps", 450)]
+    assert loop.train_config("d", "o").keep_steps == (450, 900)  # the main run keeps the steps axis's checkpoints
+    point = loop.train_config("d", "o", clips=250)
+    assert point.clips == 250 and point.keep_steps == () and point.steps == loop.train_config("d", "o").steps
+    assert loop.main_value("clips") == loop.splits["train"] - loop.train_config("d", "o").val_clips
+    with pytest.raises(ConfigError) as e:
+        load_loop(CONFIGS / "learn.yaml", ["study.clips=[5000]", "study.steps=[1800]", "study.dim=[64]"])
+    assert sorted(p.split(":")[0] for p in problems(e)) == ["study.clips", "study.dim", "study.steps"], problems(e)
+    with pytest.raises(ConfigError) as e:
+        load_loop(CONFIGS / "learn.yaml", ["study.steps=[900, 900]", "study.data=[x]"])
+    assert sorted(p.split(":")[0] for p in problems(e)) == ["study.data", "study.steps"], problems(e)

@@ -38,6 +38,7 @@ TINY = {
     "sample": {"steps": 2, "guidance": 2.0, "prompts": 8},
     "evaluate": {"context_frames": 4, "continuations": 3, "implausible": 4},
     "report": {"gallery": 4, "pairs": 2},
+    "study": {"clips": [8], "steps": [4]},  # a model on 8 of the 14 training clips; the main one at step 4
 }
 
 
@@ -62,8 +63,32 @@ def test_loop_stops_between_stages_and_resumes(loop):
     assert "stopped after train" in first and "sample:" not in first
     assert "generate: up to date, skipped" in second and "train: up to date, skipped" in second
     assert "sample: running" in second and "report: done" in second
-    for stage in ("generate", "train", "sample", "evaluate", "report"):
+    for stage in ("generate", "train", "sample", "evaluate", "study", "report"):
         assert stamp(out, stage)["outputs"], stage
+
+
+def test_the_study_judges_each_point_like_the_main_model(loop):
+    """Each axis holds its points and the main model; the data axis's model read only its nested
+    subset (the first clips after the held-out ones), and the steps axis is the main run's own
+    checkpoint on the way."""
+    from simreel.shards import ClipDataset
+    from simreel.trainer import checkpoint
+
+    out = loop[0]
+    axes = json.loads((out / "study" / "study.json").read_text())["axes"]
+    assert [(r["value"], r["main"]) for r in axes["clips"]] == [(8, False), (14, True)], axes["clips"]
+    assert [(r["value"], r["main"]) for r in axes["steps"]] == [(4, False), (6, True)], axes["steps"]
+    main = json.loads((out / "evaluate" / "metrics.json").read_text())
+    assert axes["clips"][1]["following"]["gain"] == main["headline"]["gain"]
+    for row in axes["clips"] + axes["steps"]:
+        assert row["following"]["n"] == TINY["sample"]["prompts"] and len(row["following"]["gain_ci95"]) == 2, row
+        assert row["position_error"]["n"] == TINY["evaluate"]["continuations"], row
+    keys = [s["__key__"] for s in ClipDataset(str(out / "generate" / "train"), decode=False)]
+    val = TINY["train"]["val_clips"]
+    read = json.loads((out / "study" / "clips-8" / "train" / "workers.json").read_text())["workers"][0]["read"]
+    assert set().union(*read.values()) == set(keys[val:val + 8]), read  # 6 steps x 4 clips: all 8, none else
+    assert checkpoint.load(checkpoint.kept(out / "train", 4))["step"] == 4
+    assert checkpoint.load(out / "train" / checkpoint.CHECKPOINT)["step"] == 6
 
 
 def test_a_damaged_stage_is_redone(loop, tmp_path, simreel):
@@ -154,7 +179,8 @@ def test_report_loads_in_chromium(loop):
             videos: document.querySelectorAll('video').length,
             playable: Array.from(document.querySelectorAll('video')).filter(v => v.videoWidth > 0).length,
             tables: document.querySelectorAll('table').length,
-            appendix: document.querySelectorAll('#ablations + table tr').length})""")
+            appendix: document.querySelectorAll('#ablations + table tr').length,
+            study: document.querySelectorAll('img.chart[src*="study-"]').length})""")
         shot = browser.page("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
     finally:
         browser.close()
@@ -165,4 +191,5 @@ def test_report_loads_in_chromium(loop):
     assert counts["gallery"] == TINY["report"]["gallery"] and counts["pairs"] == TINY["report"]["pairs"], counts
     assert counts["charts"] >= 8 and counts["tables"] >= 5, counts
     assert counts["appendix"] >= 3, counts  # the levers tried, beside what this run measured
+    assert counts["study"] == 2 * len(TINY["study"]), counts  # following and dynamics per axis
     assert counts["playable"] == counts["videos"] == int(state["videos"]), (counts, state)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from simreel.trainer.text import FrozenEncoder, TextEncoder, Tokenizer
 CHECKPOINT = "checkpoint.pt"
 # Keys a resumed run may change: where things are, how often it reports, how long it runs.
 RESUMABLE_CHANGES = {"data", "out", "steps", "log_every", "ckpt_every", "eval_every", "threads", "loader_workers",
-                     "ranks", "gpu"}
+                     "ranks", "gpu", "keep_steps"}
 
 
 def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:
@@ -44,6 +45,22 @@ def save(path: Path, state: dict) -> None:
     try:
         torch.save(state, tmp)
         os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def kept(out: str | Path, step: int) -> Path:
+    """Where a run keeps its checkpoint of `step` (TrainConfig.keep_steps)."""
+    return Path(out) / f"checkpoint-{step}.pt"
+
+
+def keep(path: Path, step: int) -> None:
+    """Copy the checkpoint just saved at `path` to `kept(path.parent, step)`, atomically like `save`."""
+    target = kept(path.parent, step)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -25,6 +25,7 @@ class TrainConfig:
     caption_kinds: tuple[str, ...] = ("short", "dense")  # drawn uniformly per clip and step
     languages: tuple[str, ...] = ("en",)
     val_clips: int = 8  # first clips of the dataset, held out for the fixed-time loss
+    clips: int = 0  # train on the first this many clips after those (0: all): a study's data axis
     # model: a named size, with optional overrides
     model: str = "tiny"
     dim: int | None = None
@@ -59,6 +60,7 @@ class TrainConfig:
     # bookkeeping and resources
     log_every: int = 10
     ckpt_every: int = 250
+    keep_steps: tuple[int, ...] = ()  # steps whose checkpoint is also kept (checkpoint-STEP.pt): a study's steps axis
     eval_every: int = 250
     ranks: int = 1  # > 1: Ray Train's TorchTrainer runs this many DDP workers (ranks)
     gpu: bool = False  # Ray Train workers get a GPU each

@@ -62,14 +62,16 @@ def check_length(key: str, length: int, frames: int) -> None:
 
 class TrainClips(torch.utils.data.IterableDataset):
     """Endless (video, caption, key, position, pixel weights or None) for this rank: epoch after epoch
-    over `urls`, skipping the held-out keys. `start` is the position to continue after, as saved in a
-    checkpoint. With `object_weight` != 1 the clips' instance ids weight the loss (`object_weights`)."""
+    over `urls`, skipping the held-out keys (and, given `only`, every key not in it). `start` is the
+    position to continue after, as saved in a checkpoint. With `object_weight` != 1 the clips' instance
+    ids weight the loss (`object_weights`)."""
 
     def __init__(self, urls: list[str], shape: ClipShape, *, kinds, languages, seed: int,
-                 exclude=frozenset(), start: tuple[int, int] = (0, 0), object_weight: float = 1.0):
+                 exclude=frozenset(), only=None, start: tuple[int, int] = (0, 0), object_weight: float = 1.0):
         super().__init__()
         self.urls, self.shape, self.kinds, self.languages = list(urls), shape, tuple(kinds), tuple(languages)
         self.seed, self.exclude, self.start, self.object_weight = seed, frozenset(exclude), start, object_weight
+        self.only = None if only is None else frozenset(only)
 
     def __iter__(self):
         epoch, skip = self.start
@@ -80,7 +82,8 @@ class TrainClips(torch.utils.data.IterableDataset):
             dataset.set_epoch(epoch)
             used = 0
             for index, sample in enumerate(dataset, start=1):
-                if index <= skip or sample["__key__"] in self.exclude:
+                if index <= skip or sample["__key__"] in self.exclude or (
+                        self.only is not None and sample["__key__"] not in self.only):
                     continue
                 key = sample["__key__"]
                 rng = np.random.default_rng([self.seed, epoch, zlib.crc32(key.encode())])
@@ -134,6 +137,15 @@ def heldout(urls: list[str], n: int, shape: ClipShape, language: str):
     if len(keys) < n:
         raise ValueError(f"val_clips={n} but the dataset has only {len(keys)} clips")
     return keys, torch.stack(videos) if videos else torch.empty(0), captions
+
+
+def first_keys(urls: list[str], skip: int, n: int) -> list[str]:
+    """Keys of the n clips after the first `skip` in dataset order: a nested training subset
+    (the first 250 clips hold the first 125), so that runs on more data only add clips."""
+    keys = [s["__key__"] for s in first_samples(urls, skip + n, decode=False)][skip:]
+    if len(keys) < n:
+        raise ValueError(f"clips={n} but the dataset has only {len(keys)} clips after the {skip} held out")
+    return keys
 
 
 def first_meta(urls: list[str]) -> dict:

@@ -26,7 +26,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from simreel import shards
 from simreel.trainer import checkpoint, flow
 from simreel.trainer.config import TrainConfig
-from simreel.trainer.data import ClipShape, TrainClips, batches, caption_corpus, check_length, first_meta, heldout
+from simreel.trainer.data import (ClipShape, TrainClips, batches, caption_corpus, check_length, first_keys,
+                                  first_meta, heldout)
 from simreel.trainer.text import Tokenizer
 
 TIME_BINS = 5  # the training loss is also logged per diffusion-time bin [0, .2), [.2, .4), ...
@@ -71,6 +72,7 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
     check_length(meta["key"], meta["num_frames"], cfg.frames)  # fail here, not in the loader process
     fps = meta["fps"]
     val_keys, val_videos, val_captions = heldout(urls, cfg.val_clips, shape, cfg.languages[0])
+    subset = first_keys(urls, cfg.val_clips, cfg.clips) if cfg.clips else None
 
     # ---- model, EMA, optimiser (a fresh run seeds everything; a resumed one loads it all)
     torch.manual_seed(cfg.seed)
@@ -102,7 +104,7 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
             log.info(f"resuming a run of {len(state['workers'])} ranks on {world}: data order and noise restart")
     net = DDP(model) if distributed else model
     stream = batches(TrainClips(urls, shape, kinds=cfg.caption_kinds, languages=cfg.languages, seed=cfg.seed,
-                                exclude=val_keys, start=position, object_weight=cfg.object_weight),
+                                exclude=val_keys, only=subset, start=position, object_weight=cfg.object_weight),
                      cfg.batch_size, cfg.loader_workers)
     metrics = Metrics(out / METRICS, keep_until=step) if rank == 0 else None
 
@@ -160,8 +162,10 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
             paused = time.perf_counter()
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 evaluate()
-            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            if step % cfg.ckpt_every == 0 or step == cfg.steps or step in cfg.keep_steps:
                 save()
+                if step in cfg.keep_steps and rank == 0:
+                    checkpoint.keep(ckpt_path, step)
             tally.start += time.perf_counter() - paused  # clips/s counts training only
     except KeyboardInterrupt:
         if not distributed and step:

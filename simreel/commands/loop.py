@@ -1,4 +1,4 @@
-"""`simreel loop CONFIG --out OUT`: generate -> train -> sample -> evaluate -> report."""
+"""`simreel loop CONFIG --out OUT`: generate -> train -> sample -> evaluate -> study -> report."""
 from __future__ import annotations
 
 from simreel.cli import UserError
