@@ -509,7 +509,8 @@ _STUDY_FIELDS = ("clips", "steps", "dim", "depth", "heads", "text_dim", "batch_s
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
 LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
     "probe": {"epochs": 30, "width": 32, "batch_size": 16},
-    "sample": {"steps": 30, "guidance": 4.0, "prompts": 16},  # prompts: held-out captions generated for
+    "sample": {"steps": 30, "guidance": 4.0, "prompts": 16,  # prompts: held-out captions generated for
+               "continuation_guidance": 1.0},  # text guidance of continuations: more pulls objects off their paths
     "evaluate": {"context_frames": 4, "continuations": 8, "implausible": 4},  # clips continued (and re-rendered
     # as two takes); clips made implausible on purpose, per kind
     "report": {"gallery": 12, "pairs": 8},  # dataset clips shown; generated/real pairs shown

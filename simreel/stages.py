@@ -91,7 +91,7 @@ def sample_for_judge(cfg: LoopConfig, out: Path, path: Path) -> dict:
                                      guidance=s["guidance"], seed=cfg.seed)
     log.info(f"sample: {len(continued)} continuations of {k} given frames")
     continuations = sample.sample_videos(model, [c.caption for c in continued], shape, steps=s["steps"],
-                                         guidance=s["guidance"], seed=cfg.seed + 10_000, first=first)
+                                         guidance=s["continuation_guidance"], seed=cfg.seed + 10_000, first=first)
     return {"generated": np.stack(generated), "continuations": np.stack(continuations),
             "prompt_keys": np.array([c.key for c in prompts]), "continued_keys": np.array([c.key for c in continued])}
 

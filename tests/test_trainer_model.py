@@ -212,6 +212,28 @@ def test_flop_count_matches_torch_counter():
     assert dit.flops_per_clip(8, 16, 16, L) > 6 * N * sum(p.numel() for p in dit.blocks.parameters() if p.dim() == 2) * 0.9
 
 
+def test_the_conv_head_starts_as_the_identity_and_learns():
+    """A zero-initialised convolution after the patch decoder: at first the model is the plain one
+    (so it cannot hurt at step 0); one step of training moves it, and the count of FLOPs has it."""
+    torch.manual_seed(0)
+    text = TextEncoder(Tokenizer.build(CAPTIONS), width=32, depth=1, heads=2, length=16)
+    plain = TextToVideo(text, build_dit("tiny", width=32, heads=2, context_dim=32))
+    torch.manual_seed(0)
+    text = TextEncoder(Tokenizer.build(CAPTIONS), width=32, depth=1, heads=2, length=16)
+    conv = TextToVideo(text, build_dit("tiny", width=32, heads=2, context_dim=32, conv_head=True))
+    conv.load_state_dict(plain.state_dict(), strict=False)
+    with torch.no_grad():
+        for p in list(plain.dit.final.parameters()):
+            p.add_(0.05 * torch.randn_like(p))
+    conv.dit.final.load_state_dict(plain.dit.final.state_dict())
+    x, t = videos(), torch.full((2,), 0.5)
+    assert torch.equal(conv(x, t, CAPTIONS[:2]), plain(x, t, CAPTIONS[:2]))
+    loss, _, _ = flow.training_loss(conv.train(), x, CAPTIONS[:2], torch.Generator().manual_seed(0), cond_prob=0.0)
+    loss.backward()
+    assert conv.dit.refine.weight.grad.abs().sum() > 0
+    assert conv.flops_per_clip(8, 16, 16) > plain.flops_per_clip(8, 16, 16)
+
+
 class Oracle(torch.nn.Module):
     """Stands in for the network: predicts a fixed clean clip whatever it is given."""
 

@@ -33,7 +33,7 @@ def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:
     else:
         text = FrozenEncoder(cfg.text_encoder, cfg.text_len)
     dit = build_dit(cfg.model, width=cfg.dim, depth=cfg.depth, heads=cfg.heads, patch=tuple(cfg.patch),
-                    attention=cfg.attention, context_dim=text.width)
+                    attention=cfg.attention, context_dim=text.width, conv_head=cfg.conv_head)
     return TextToVideo(text, dit)
 
 

@@ -33,6 +33,7 @@ class TrainConfig:
     heads: int | None = None
     patch: tuple[int, int, int] = (2, 4, 4)
     attention: str = "full"  # or "factorised"
+    conv_head: bool = False  # a zero-initialised 3x3 convolution after the patch decoder (trainer/model.py)
     text_encoder: str = "learned"  # or the path of a local sentence-transformers model directory
     text_dim: int = 128
     text_depth: int = 2

@@ -26,6 +26,7 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     attention: str = "full"  # "full" over all spacetime tokens, or "factorised" spatial then temporal
     context_dim: int = 128  # width of the text tokens cross-attended to
+    conv_head: bool = False  # a 3x3 convolution over the decoded frames (as U-ViT): patches that meet at edges
 
     def __post_init__(self):
         if self.attention not in ("full", "factorised"):
@@ -199,6 +200,8 @@ class VideoDiT(nn.Module):
         self.text_pool = nn.Linear(cfg.context_dim, D)  # pooled caption joins the adaLN input
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.final = FinalLayer(cfg)
+        if cfg.conv_head:
+            self.refine = nn.Conv3d(cfg.channels, cfg.channels, (1, 3, 3), padding=(0, 1, 1))
         self.initialize()
 
     def initialize(self):
@@ -213,7 +216,7 @@ class VideoDiT(nn.Module):
             nn.init.zeros_(block.adaLN[-1].weight)
             nn.init.zeros_(block.adaLN[-1].bias)
             nn.init.zeros_(block.cross.proj.weight)  # cross-attention, unmodulated, also starts silent
-        for m in (self.final.adaLN[-1], self.final.linear):
+        for m in (self.final.adaLN[-1], self.final.linear, *([self.refine] if self.cfg.conv_head else [])):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
 
@@ -229,8 +232,8 @@ class VideoDiT(nn.Module):
         c = self.t_embed(t) + self.text_pool(pooled)[:, None]  # [B, Tp, D]
         for block in self.blocks:
             x = block(x, c, context, mask)
-        out = self.final(x, c).reshape(B, Tp, Hp, Wp, -1)
-        return unpatchify(out, cfg.patch, cfg.channels)
+        out = unpatchify(self.final(x, c).reshape(B, Tp, Hp, Wp, -1), cfg.patch, cfg.channels)
+        return out + self.refine(out) if cfg.conv_head else out
 
     def flops_per_clip(self, frames: int, height: int, width: int, text_len: int) -> float:
         """Training FLOPs (forward + backward = 3x forward) for one clip: 6 x (weights a token
@@ -248,7 +251,8 @@ class VideoDiT(nn.Module):
         matmuls = 2 * (per_token * N + per_frame * Tp + per_text_token * text_len)
         seq = [(N, N)] if cfg.attention == "full" else [(S, S)] * Tp + [(Tp, Tp)] * S
         attention = depth * (sum(4 * q * k * D for q, k in seq) + 4 * N * text_len * D)
-        return 3.0 * (matmuls + attention)
+        conv = 2 * 9 * cfg.channels ** 2 * frames * height * width if cfg.conv_head else 0
+        return 3.0 * (matmuls + attention + conv)
 
 
 class TextToVideo(nn.Module):
