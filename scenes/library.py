@@ -208,6 +208,7 @@ PYBULLET = {
     "tray": ("托盘", "kitchenware", "tray/tray_textured2.obj", None, ""),
 }
 SCALE = {"jenga block": (0.15, 0.05, 0.03)}  # the unit cube its URDF stretches into a block
+TINTED = ("tray",)  # a grey texture: grey is seldom far enough from the floor, so the scene tints it instead
 
 
 def pybullet_data_dir() -> str:
@@ -243,6 +244,8 @@ def _pybullet(name: str) -> Asset:
                 siblings[side] = f.read()
     mesh = load_mesh(data, "obj", f"pybullet_data/{rel}", siblings)
     mesh.apply_scale(SCALE.get(name, 1.0))
+    if name in TINTED:
+        mesh.visual = trimesh.visual.ColorVisuals(mesh)
     parts = read_parts(os.path.join(root, parts_rel)) if parts_rel else ()
     mesh, parts, colour = normalise(mesh, f"pybullet_data/{rel}", parts)
     licence = f"{note}; {PYBULLET_LICENCE}" if note else PYBULLET_LICENCE

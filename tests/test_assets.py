@@ -163,3 +163,27 @@ def test_assets_config_is_checked_and_absent_by_default():
     with pytest.raises(ConfigError) as e:
         dataset_from_dict({**base, "assets": {"holdout": 2, "builtin": "no", "split": "test", "colour": 1}})
     assert len(str(e.value).splitlines()) == 5
+
+
+@pytest.mark.slow  # a local Ray and 4 clips
+def test_generate_records_assets_in_scene_manifest_and_card(local_ray, folder, tmp_path):
+    import io
+
+    from simreel import shards
+    from simreel.job import generate
+
+    config = dataset_from_dict({
+        "name": "assets", "num_samples": 4, "samples_per_shard": 2, "families": ["drop"],
+        "clip": {"resolution": "64x64", "fps": 8, "duration_s": 1.0}, "captions": {"languages": ["en", "zh"]},
+        "assets": {"paths": [str(folder)], "holdout": ["duck"]}})
+    result = generate(config, str(tmp_path), workers=1, progress_stream=io.StringIO())
+    manifest = result.manifest
+    metas = [json.loads(x["json"]) for tar in sorted(tmp_path.glob("*.tar")) for x in shards.iter_samples(str(tar))]
+    listed = {a["sha256"]: a for a in manifest["assets"]}
+    assert listed and "duck" not in {a["name"] for a in manifest["assets"]}
+    assert all(len(sha) == 64 and a["source"] and a["licence"] is not None for sha, a in listed.items())
+    assert {"noise.stl", "fins.ply"} <= {r["file"].rsplit("/", 1)[-1] for r in manifest["assets_rejected"]}
+    card = (tmp_path / "README.md").read_text()
+    assert "## Assets" in card and all(sha[:16] in card for sha in listed)
+    shown = {o["asset"]["sha256"] for m in metas for o in m["scene"]["objects"] if "asset" in o}
+    assert shown and shown == set(listed)
