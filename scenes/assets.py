@@ -38,6 +38,7 @@ MAX_FILE_BYTES = 64 << 20
 MAX_FACES = 200_000
 TEXTURE_FACES = 2_000  # a textured mesh with fewer triangles is subdivided before its texture is sampled
 MAX_ASPECT = 40.0  # longest / shortest extent: thinner than this is a sheet or a wire, not an object
+VHACD = {"resolution": 50_000, "maxNumVerticesPerCH": 32, "concavity": 0.01}  # in the cache key: other settings, other parts
 CONCAVE = 0.8  # a watertight mesh filling less of its hull than this is decomposed (VHACD)
 NAME = re.compile(r"[a-z][a-z0-9' -]{0,39}")  # what a caption may say: lowercase words
 SIDECAR_KEYS = {"name": str, "category": str, "size_m": float, "density": float, "friction": float,
@@ -62,7 +63,6 @@ class Asset:
     restitution: float | None = None
     source: str = ""  # where it came from, for the manifest (never opened again)
     licence: str = ""
-    name_zh: str = ""  # built-ins: the Chinese caption noun
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +277,8 @@ def _vhacd_parts(mesh: trimesh.Trimesh, sha: str) -> tuple[np.ndarray, ...]:
     """Convex parts of a concave mesh by pybullet's VHACD, cached on disk by the mesh's sha256."""
     cache = os.path.join(tempfile.gettempdir(), "simreel-vhacd")
     os.makedirs(cache, exist_ok=True)
-    path = os.path.join(cache, f"{sha}.obj")  # named by our own hash, never by anything read from a file
+    settings = hashlib.sha256(json.dumps(VHACD, sort_keys=True).encode()).hexdigest()[:8]
+    path = os.path.join(cache, f"{sha}.{settings}.obj")  # named by our own hashes, never by anything read from a file
     if not os.path.exists(path):
         from simreel.scenes.physics import vhacd
 
@@ -286,7 +287,7 @@ def _vhacd_parts(mesh: trimesh.Trimesh, sha: str) -> tuple[np.ndarray, ...]:
         tmp = src[:-4] + ".parts.obj"
         try:
             trimesh.Trimesh(mesh.vertices, mesh.faces, process=False).export(src)
-            vhacd(src, tmp)
+            vhacd(src, tmp, **VHACD)
             os.replace(tmp, path)
         finally:
             for p in (src, tmp, src[:-4] + ".log"):

@@ -218,20 +218,19 @@ def pybullet_data_dir() -> str:
 
 
 def _procedural(name: str) -> Asset:
-    zh, category, build = PROCEDURAL[name]
+    _, category, build = PROCEDURAL[name]
     built = build()
     mesh, parts = built if isinstance(built, tuple) else (built, ())
     mesh = trimesh.Trimesh(mesh.vertices, mesh.faces)  # plain: the scene tints it
     sha = hashlib.sha256(np.round(mesh.vertices, 9).tobytes() + np.asarray(mesh.faces, np.int64).tobytes()).hexdigest()
     mesh, parts, _ = normalise(mesh, f"builtin:{name}", parts, assembled=bool(parts))
-    return Asset(AssetRef(name, category, sha), mesh, parts, None, source=f"builtin:{name}",
-                 licence=PROCEDURAL_LICENCE, name_zh=zh)
+    return Asset(AssetRef(name, category, sha), mesh, parts, None, source=f"builtin:{name}", licence=PROCEDURAL_LICENCE)
 
 
 def _pybullet(name: str) -> Asset:
     from simreel.scenes.assets import load_mesh
 
-    zh, category, rel, parts_rel, note = PYBULLET[name]
+    _, category, rel, parts_rel, note = PYBULLET[name]
     root = pybullet_data_dir()
     path = os.path.join(root, rel)  # from our own table, never from a file
     folder = os.path.dirname(path)
@@ -250,7 +249,7 @@ def _pybullet(name: str) -> Asset:
     mesh, parts, colour = normalise(mesh, f"pybullet_data/{rel}", parts)
     licence = f"{note}; {PYBULLET_LICENCE}" if note else PYBULLET_LICENCE
     return Asset(AssetRef(name, category, hashlib.sha256(data).hexdigest()), mesh, parts, colour,
-                 source=f"pybullet_data/{rel}", licence=licence, name_zh=zh)
+                 source=f"pybullet_data/{rel}", licence=licence)
 
 
 @functools.lru_cache(maxsize=1)

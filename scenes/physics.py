@@ -327,13 +327,13 @@ class _ContactTracker:
         return sorted(self.closed + ended, key=lambda c: (c.begin, c.a, c.b))
 
 
-def vhacd(src: str, out: str) -> None:
+def vhacd(src: str, out: str, **settings) -> None:
     """pybullet's convex decomposition of the OBJ at `src` into `out` (its chatter silenced)."""
     sys.stdout.flush()
     saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
-        pb.vhacd(src, out, src[:-4] + ".log", resolution=50_000, maxNumVerticesPerCH=32, concavity=0.01)
+        pb.vhacd(src, out, src[:-4] + ".log", **settings)
     finally:
         os.dup2(saved, 1)
         os.close(saved)
