@@ -7,6 +7,7 @@ from __future__ import annotations
 from simreel.captioning.plan import Message
 from simreel.captioning.questions import Question
 from simreel.captioning.realiser import Realiser, pick
+from simreel.scenes.library import chinese_names
 
 COLOUR = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色", "cyan": "青色", "blue": "蓝色",
           "purple": "紫色", "pink": "粉色", "brown": "棕色", "white": "白色", "gray": "灰色", "black": "黑色"}
@@ -42,6 +43,10 @@ class Chinese(Realiser):
     COMMA, JOINERS = "，", ("，然后", "，接着", "，随后")
 
     # --- noun phrases -------------------------------------------------------------------
+
+    def asset_word(self, name: str) -> str:
+        """A built-in asset's Chinese noun; a user's asset keeps the name it was given."""
+        return chinese_names().get(name, name)
 
     def words(self, attributes, name: str | None = None) -> str:
         a = dict(attributes)
@@ -81,7 +86,7 @@ class Chinese(Realiser):
         if name in self.static_word:
             return f"一个{COLOUR[thing.colour]}的{MATERIAL[thing.material]}{self.static_word[name]}"
         size = SIZE[thing.size]
-        one = "一" + MEASURE[thing.shape]
+        one = "一" + ("个" if thing.asset else MEASURE[thing.shape])
         colour, material, shape = COLOUR[thing.colour], MATERIAL[thing.material], self.shape_word[name]
         if thing.size != "medium" and rng.random() < 0.4:  # 一个红色的小橡胶球
             return f"{one}{colour}的{size}{material}{shape}"

@@ -60,19 +60,22 @@ def descriptive(clip: Clip, found: list[Happening]) -> list[Question]:
     objs = spec.objects
     out = []
     for o in objs:
-        for order in COLOUR_FREE_ORDERS:
+        # a mesh asset's noun is its name, not a shape word: no shape questions, none that name it by shape
+        for order in COLOUR_FREE_ORDERS if o.asset is None else ():
             if sum(all(getattr(p, a) == getattr(o, a) for a in order) for p in objs) == 1:
                 attrs = tuple((a, getattr(o, a)) for a in ("size", "material", "shape") if a in order)
                 claims = [Claim(o.name, a, v) for a, v in attrs] + [Claim(o.name, "colour", o.colour)]
                 out.append(_q("descriptive", "colour", o.name, claims, attributes=attrs, value=o.colour))
                 break
-        if sum(p.colour == o.colour for p in objs) == 1:
+        if sum(p.colour == o.colour for p in objs) == 1 and o.asset is None:
             out.append(_q("descriptive", "shape", o.name,
                           [Claim(o.name, "colour", o.colour), Claim(o.name, "shape", o.shape)], colour=o.colour, value=o.shape))
         out.append(_q("descriptive", "material", o.name, [Claim(o.name, "material", o.material)], value=o.material))
     out.append(_q("descriptive", "count", None, [Claim("scene", "count", params=(("n", len(objs)),))], n=len(objs)))
     for key in ("shape", "material"):
-        for value in sorted({getattr(o, key) for o in objs}):
+        for value in sorted({getattr(o, key) for o in objs if key != "shape" or o.asset is None}):
+            if key == "shape" and any(o.shape == value and o.asset is not None for o in objs):
+                continue  # "how many rocks?" would count the assets (shape "rock") among them
             n = sum(getattr(o, key) == value for o in objs)
             out.append(_q("descriptive", "count", None,
                           [Claim("scene", "count", params=(("n", n), (key, value)))], n=n, **{key: value}))

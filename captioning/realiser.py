@@ -23,9 +23,14 @@ class Realiser:
     def __init__(self, spec, choices, rng: np.random.Generator):
         # noun phrases are fixed per object for the whole clip, so one object keeps one name
         self.things = {o.name: o for o in (*spec.objects, *spec.statics)}
-        self.shape_word = {o.name: pick(rng, self.SHAPE[o.shape]) for o in spec.objects}
+        self.shape_word = {o.name: self.asset_word(o.asset.name) if o.asset else pick(rng, self.SHAPE[o.shape])
+                           for o in spec.objects}
         self.static_word = {s.name: pick(rng, self.STATIC.get(s.name, (s.name,))) for s in spec.statics}
         self.refs = {name: self.definite(c.attributes, c.spatial, name) for name, c in choices.items()}
+
+    def asset_word(self, name: str) -> str:
+        """A mesh asset's noun ("teddy bear"): its name, which captions use in place of a shape word."""
+        return name
 
     def vps(self, messages: list[Message], rng, other=None) -> list[str]:
         name = other or (lambda n: None)

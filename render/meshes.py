@@ -33,8 +33,10 @@ LEVELS: dict[str, tuple[int, ...]] = {  # coarsest first; the last is scenes.sha
 SILHOUETTE_PX = 0.25  # largest gap between the true outline and the polygon's, in pixels
 
 
-def vertex_arrays(mesh: trimesh.Trimesh, crease_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """(vertices float32 [V, 6] = position, normal; indices uint32 [F, 3])."""
+def vertex_arrays(mesh: trimesh.Trimesh, crease_deg: float, colours: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices float32 [V, 6] = position, normal (+ colour [V, 9] given per-vertex `colours`);
+    indices uint32 [F, 3])."""
     faces = np.asarray(mesh.faces)
     face_normals = np.asarray(mesh.face_normals)
     weighted = face_normals * np.asarray(mesh.area_faces)[:, None]
@@ -45,7 +47,8 @@ def vertex_arrays(mesh: trimesh.Trimesh, crease_deg: float) -> tuple[np.ndarray,
     keep = valid & (cosine >= np.cos(np.radians(crease_deg)) - 1e-6)
     normals = np.einsum("fcd,fcdk->fck", keep.astype(np.float64), weighted[neighbour])
     normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
-    corners = np.concatenate([np.asarray(mesh.vertices)[faces], normals], axis=-1).reshape(-1, 6).astype(np.float32)
+    columns = [np.asarray(mesh.vertices)[faces], normals] + ([] if colours is None else [colours[faces]])
+    corners = np.concatenate(columns, axis=-1).reshape(-1, 3 * len(columns)).astype(np.float32)
     unique, inverse = np.unique(corners, axis=0, return_inverse=True)
     return np.ascontiguousarray(unique), inverse.reshape(-1, 3).astype(np.uint32)
 
@@ -84,11 +87,19 @@ def _solid(obj: ObjectSpec, level: int | None) -> trimesh.Trimesh:
     return mesh
 
 
+def own_colours(item: ObjectSpec | StaticSpec) -> bool:
+    """Whether the item is a mesh asset drawn in its own vertex colours (not tinted by its colour word)."""
+    return isinstance(item, ObjectSpec) and item.asset is not None and shapes.mesh(item).visual.kind is not None
+
+
 def mesh_key(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple:
-    """What identifies a drawable mesh: shape, dims, level and (rocks only) seed; statics are boxes."""
+    """What identifies a drawable mesh: shape, dims, level and (rocks only) seed; statics are boxes;
+    assets by their content hash."""
     dims = tuple(float(d) for d in item.dims)
     if isinstance(item, StaticSpec):
         return "box", dims, 0, None
+    if item.asset is not None:
+        return "asset", dims, item.asset.sha256, None
     if item.shape in LEVELS and level == LEVELS[item.shape][-1]:
         level = None  # the finest level is the physics mesh itself
     return item.shape, dims, item.mesh_seed if item.shape == "rock" else 0, level
@@ -99,6 +110,12 @@ def arrays_for(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple
     or a static (a box)."""
     if isinstance(item, StaticSpec):
         return vertex_arrays(trimesh.creation.box(extents=item.dims), CREASE_DEG)
+    if item.asset is not None:
+        mesh = shapes.mesh(item)
+        if not own_colours(item):
+            return vertex_arrays(mesh, CREASE_DEG)
+        srgb = np.asarray(mesh.visual.vertex_colors)[:, :3] / 255.0
+        return vertex_arrays(mesh, CREASE_DEG, np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4))
     if item.shape in LEVELS:
         return vertex_arrays(_solid(item, level), CREASE_DEG)
     return vertex_arrays(shapes.mesh(item), 1.0 if item.shape in FACETED else CREASE_DEG)

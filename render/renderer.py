@@ -45,7 +45,7 @@ def linear(srgb) -> np.ndarray:
 
 
 class _Mesh:
-    """Interleaved position + normal buffer and an index buffer, ready to draw instanced."""
+    """Interleaved position + normal (+ colour) buffer and an index buffer, ready to draw instanced."""
 
     def __init__(self, vertices: np.ndarray, indices: np.ndarray):
         self.vao = GL.glGenVertexArrays(1)
@@ -55,9 +55,9 @@ class _Mesh:
         GL.glBufferData(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
         GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.buffers[1])
         GL.glBufferData(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
-        for loc in (0, 1):
+        for loc in range(vertices.shape[1] // 3):  # position, normal[, colour]
             GL.glEnableVertexAttribArray(loc)
-            GL.glVertexAttribPointer(loc, 3, GL.GL_FLOAT, GL.GL_FALSE, 24, GL.GLvoidp(12 * loc))
+            GL.glVertexAttribPointer(loc, 3, GL.GL_FLOAT, GL.GL_FALSE, vertices.strides[0], GL.GLvoidp(12 * loc))
         GL.glBindVertexArray(0)
         self.count = int(indices.size)
 
@@ -109,6 +109,7 @@ class _ShadowAtlas(_Framebuffers):
 
 @dataclass
 class _Draw:
+    item: object  # its ObjectSpec or StaticSpec
     mesh: _Mesh
     slot: int  # row of the frame table holding its model matrix
     colour: str
@@ -154,6 +155,7 @@ class Renderer:
         self._frame_buffer = gl.uniform_buffer(16 * self._frame_rows, gl.UNIFORM_BLOCKS.index("FrameTable"))
         self._empty_vao = GL.glGenVertexArrays(1)
         self._floor = _Mesh(*_floor_grid())
+        GL.glVertexAttrib3f(2, 1.0, 1.0, 1.0)  # the colour of meshes without vertex colours: the albedo alone
         gl.clip_control_zero_to_one()
 
     def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",)) -> Frames:
@@ -245,9 +247,9 @@ class Renderer:
             self._ensure_target("shadows", (shadow_tile, capacity), _ShadowAtlas)
 
         radii = _radii_px(spec, trajectory, K, poses) * ss
-        draws = [_Draw(self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1)
+        draws = [_Draw(o, self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1)
                  for k, (o, r) in enumerate(zip(spec.objects, radii))]
-        draws += [_Draw(self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
+        draws += [_Draw(s, self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
         footprint = transforms.shadow_footprint(light, sun, FLOOR_HALF) if light is not None else (0.0, 0.0, 0.0, 0.0)
         clip = _Clip(spec, K, poses, table, draws, light, light_width, footprint, shadow_tile, tiles, flow)
         self._set_clip_uniforms(clip, sun)
@@ -364,7 +366,7 @@ class Renderer:
         for d in clip.draws:
             m = MATERIALS[d.material]
             p.set("u_slot", d.slot)
-            p.set("u_albedo", linear(COLOURS[d.colour]))
+            p.set("u_albedo", np.ones(3) if meshes.own_colours(d.item) else linear(COLOURS[d.colour]))
             p.set("u_roughness", m.roughness)
             p.set("u_metallic", m.metallic)
             p.set("u_id", d.id / 255.0)

@@ -9,6 +9,7 @@ read brings it back.
 SCENE_VS = """
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
+layout(location = 2) in vec3 a_colour;  // linear vertex colour (mesh assets); (1, 1, 1) when the mesh has none
 
 layout(std140) uniform FrameTable {  // this batch's rows of frame_table, tile after tile:
     vec4 u_rows[FRAME_ROWS];         // VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
@@ -25,6 +26,7 @@ uniform mat4 u_light;        // world -> light clip (orthographic)
 #else
 out vec3 v_world;
 out vec3 v_normal;
+out vec3 v_colour;
 flat out vec3 v_eye;
 flat out int v_tile;
 #endif
@@ -47,6 +49,7 @@ void main() {
     vec4 clip = transpose(mat4(row(0, tile), row(1, tile), row(2, tile), row(3, tile))) * world;
     v_world = world.xyz;
     v_normal = mat3(model) * a_normal;
+    v_colour = a_colour;
     v_eye = row(4, tile).xyz;
     v_tile = tile;
 #endif
@@ -64,6 +67,7 @@ void main() {}
 SCENE_FS = """
 in vec3 v_world;
 in vec3 v_normal;
+in vec3 v_colour;
 flat in vec3 v_eye;
 flat in int v_tile;
 layout(location = 0) out vec4 o_color;  // sRGB colour, alpha = instance id / 255
@@ -150,7 +154,7 @@ void main() {
     vec3 c = tonemap(albedo * (u_floor_light.x * visibility(v_world, vec3(0.0, 0.0, 1.0)) + u_floor_light.y));
     c = mix(c, u_sky, smoothstep(u_fog.x, u_fog.y, length(v_world - v_eye)));
 #else
-    vec3 c = tonemap(shade(u_albedo, u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
+    vec3 c = tonemap(shade(u_albedo * v_colour, u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
 #endif
     o_color = vec4(mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)), u_id);  // sRGB
 }

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from simreel.scenes import validity
+from simreel.scenes import sampling, validity
 from simreel.scenes.physics import Physics
 from simreel.scenes.registry import get_family
 from simreel.scenes.types import ClipFormat, Rejection, Scene, SceneSpec, Trajectory
@@ -34,12 +34,18 @@ def attempt_seed(seed: int, attempt: int) -> int:
     return int(words[0]) << 21 | int(words[1]) >> 11  # 53 bits: exact as a JSON number in any language
 
 
-def sample(family: str, seed: int, clip: ClipFormat | None = None) -> SceneSpec:
-    """The family's spec for this exact seed (not validated, not simulated)."""
+def sample(family: str, seed: int, clip: ClipFormat | None = None, assets=None) -> SceneSpec:
+    """The family's spec for this exact seed (not validated, not simulated).
+
+    `assets`: a `scenes.assets.AssetLibrary` its objects may come from (None: primitives only)."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     clip = clip or ClipFormat()
-    spec = get_family(family)(np.random.default_rng(int(seed)), clip)
+    token = sampling.ASSETS.set(assets)
+    try:
+        spec = get_family(family)(np.random.default_rng(int(seed)), clip)
+    finally:
+        sampling.ASSETS.reset(token)
     return dataclasses.replace(
         spec, family=family, seed=int(seed), fps=clip.fps, duration_s=float(clip.duration_s),
         width=clip.width, height=clip.height,
@@ -51,17 +57,19 @@ def check_promise(spec: SceneSpec, trajectory: Trajectory) -> Rejection | None:
     return None if missing is None else Rejection(spec.seed, "promise_broken", missing)
 
 
-def make(family: str, seed: int, clip: ClipFormat | None = None, physics: Physics | None = None) -> Scene:
+def make(family: str, seed: int, clip: ClipFormat | None = None, physics: Physics | None = None,
+         assets=None) -> Scene:
     """A valid, simulated scene of `family` for `seed`, resampling (and recording) rejects.
 
     `physics`: the client to simulate in (a worker keeps one for all its scenes); its live
-    world is the returned scene's, ready to be run longer. Default: a client for this call."""
+    world is the returned scene's, ready to be run longer. Default: a client for this call.
+    `assets`: as for `sample`."""
     if physics is None:
         with Physics() as physics:
-            return make(family, seed, clip, physics)
+            return make(family, seed, clip, physics, assets)
     rejections: list[Rejection] = []
     for attempt in range(MAX_ATTEMPTS):
-        spec = sample(family, attempt_seed(int(seed), attempt), clip)
+        spec = sample(family, attempt_seed(int(seed), attempt), clip, assets)
         try:
             validity.check_initial_view(spec)
             trajectory = physics.simulate(spec)

@@ -33,7 +33,7 @@ def _silenced_stderr():
 with _silenced_stderr():
     import pybullet as pb
 
-from simreel.scenes import events, shapes, validity, vocabulary
+from simreel.scenes import assets, events, shapes, validity, vocabulary
 from simreel.scenes.types import PHYSICS_HZ, VALID_FPS, ObjectSpec, SceneSpec, StaticSpec, Trajectory
 
 DT = 1.0 / PHYSICS_HZ
@@ -153,6 +153,13 @@ def _check_spec(spec: SceneSpec) -> None:
 
 def _collision_shape(obj: ObjectSpec, cid: int) -> int:
     dx, _, dz = obj.dims
+    if obj.asset is not None:
+        asset = assets.resolve(obj.asset)
+        if asset.parts:  # concave: a compound of its convex parts
+            return pb.createCollisionShape(pb.GEOM_MESH, fileName=assets.parts_file(asset),
+                                           meshScale=[max(obj.dims)] * 3, physicsClientId=cid)
+        return pb.createCollisionShape(pb.GEOM_MESH, vertices=shapes.mesh(obj).convex_hull.vertices.tolist(),
+                                       physicsClientId=cid)
     if obj.shape in ("cube", "block"):
         return pb.createCollisionShape(pb.GEOM_BOX, halfExtents=[d / 2 for d in obj.dims], physicsClientId=cid)
     if obj.shape == "sphere":
@@ -163,6 +170,16 @@ def _collision_shape(obj: ObjectSpec, cid: int) -> int:
         return pb.createCollisionShape(pb.GEOM_CAPSULE, radius=dx / 2, height=dz - dx, physicsClientId=cid)
     # cone, rock: the convex hull of the very mesh the renderer draws
     return pb.createCollisionShape(pb.GEOM_MESH, vertices=shapes.mesh(obj).vertices.tolist(), physicsClientId=cid)
+
+
+def _material(obj: ObjectSpec) -> vocabulary.Material:
+    """The object's material, with an asset's own density, friction and restitution (its sidecar) put in."""
+    material = vocabulary.MATERIALS[obj.material]
+    if obj.asset is None:
+        return material
+    asset = assets.resolve(obj.asset)
+    own = {k: getattr(asset, k) for k in ("density", "friction", "restitution") if getattr(asset, k) is not None}
+    return dataclasses.replace(material, **own)
 
 
 def _surface(m: vocabulary.Material, body: int, cid: int) -> None:
@@ -181,7 +198,7 @@ def _build(spec: SceneSpec, cid: int) -> list[str]:
     pb.setGravity(0.0, 0.0, -spec.gravity, physicsClientId=cid)
     names = []
     for obj in spec.objects:
-        material = vocabulary.MATERIALS[obj.material]
+        material = _material(obj)
         mass, inertia = shapes.mass_properties(obj, material.density)
         body = pb.createMultiBody(
             baseMass=mass, baseCollisionShapeIndex=_collision_shape(obj, cid),
@@ -308,3 +325,16 @@ class _ContactTracker:
         ended = [dataclasses.replace(c, end=c.last + 1) if c.last < self.step_index else dataclasses.replace(c)
                  for c in self.open.values()]
         return sorted(self.closed + ended, key=lambda c: (c.begin, c.a, c.b))
+
+
+def vhacd(src: str, out: str, **settings) -> None:
+    """pybullet's convex decomposition of the OBJ at `src` into `out` (its chatter silenced)."""
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        pb.vhacd(src, out, src[:-4] + ".log", **settings)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)

@@ -7,6 +7,7 @@ stand out from, and a camera that sees them at frame 0.
 from __future__ import annotations
 
 import colorsys
+import contextvars
 import dataclasses
 import math
 
@@ -16,6 +17,10 @@ from simreel.scenes import camera, shapes, vocabulary
 from simreel.scenes.types import (
     CameraSpec, ClipFormat, FloorSpec, LightSpec, ObjectSpec, Quat, SceneSpec, StaticSpec, Vec3,
 )
+
+ASSETS: contextvars.ContextVar = contextvars.ContextVar("simreel_assets", default=None)
+"""The `scenes.assets.AssetLibrary` a sample may draw from, set by `scenes.sample` for the
+length of one family call (families keep their `(rng, clip)` signature); None: primitives only."""
 
 MIN_COLOUR_DISTANCE = 80.0  # RGB distance an object's colour keeps from the floor and sky
 GAP_M = 0.002  # clearance samplers leave between bodies placed at rest
@@ -140,15 +145,28 @@ class SceneDraft:
             if np.linalg.norm(backdrop - np.asarray(rgb, dtype=np.float64), axis=1).min() >= MIN_COLOUR_DISTANCE
         ]
         self._looks: list[tuple] = []
+        library = ASSETS.get()
+        self.library = library
+        self.assets = library.drawable() if library is not None else ()
 
     def pick(self, shapes=vocabulary.SHAPES, sizes=tuple(vocabulary.SIZES), materials=tuple(vocabulary.MATERIALS),
              dims: Vec3 | None = None) -> ObjectSpec:
         """An unplaced object (at the origin) with a look no other object in the scene has.
 
         `dims` overrides the sampled proportions (dominoes); its longest extent must
-        still lie in the size class, so the size word stays true.
+        still lie in the size class, so the size word stays true. With an asset library,
+        wherever a family allows a rock (an irregular body) an asset may come instead:
+        uniformly among the allowed primitives (if the library keeps them) and the assets
+        that fit the sizes and a free colour.
         """
         rng = self.rng
+        if self.library is not None and "rock" in shapes and dims is None:
+            fits = self._fitting_assets(sizes)
+            primitives = tuple(shapes) if self.library.builtin or not fits else ()
+            k = int(rng.integers(len(primitives) + len(fits)))
+            if k >= len(primitives):
+                return self._pick_asset(fits[k - len(primitives)], sizes, materials)
+            shapes = (primitives[k],)
         shape = str(rng.choice(shapes))
         size = str(rng.choice(sizes))
         material = str(rng.choice(materials))
@@ -169,6 +187,29 @@ class SceneDraft:
             name="", shape=shape, size=size, dims=vec(dims), colour=colour, material=material,
             position=(0.0, 0.0, 0.0), mesh_seed=int(rng.integers(0, 2**31 - 1)) if shape == "rock" else 0,
         )
+
+    def _fitting_assets(self, sizes) -> list:
+        used = {look[0] for look in self._looks}
+        return [a for a in self.assets if set(a.sizes) & set(sizes)
+                and (a.colour is None or (a.colour in self.colours and a.colour not in used))]
+
+    def _pick_asset(self, asset, sizes, materials) -> ObjectSpec:
+        """An asset in one of its size classes, in its own colour or a free one (tinted)."""
+        rng = self.rng
+        size = str(rng.choice([s for s in vocabulary.SIZES if s in sizes and s in asset.sizes]))
+        material = str(rng.choice(materials))
+        colour = asset.colour
+        if colour is None:
+            used = {look[0] for look in self._looks}
+            free = [c for c in self.colours if c not in used]
+            taken = set(self._looks)
+            colour = str(rng.choice(free or [c for c in vocabulary.COLOURS
+                                             if (c, asset.ref.name, size, material) not in taken]))
+        self._looks.append((colour, asset.ref.name, size, material))
+        lo, hi = vocabulary.SIZES[size]
+        dims = vec(float(rng.uniform(lo, hi)) * asset.mesh.extents)
+        return ObjectSpec(name="", shape="rock", size=size, dims=dims, colour=colour, material=material,
+                          position=(0.0, 0.0, 0.0), asset=asset.ref)
 
     def add(self, obj: ObjectSpec, position, orientation: Quat = (0.0, 0.0, 0.0, 1.0),
             linear_velocity=(0.0, 0.0, 0.0), angular_velocity=(0.0, 0.0, 0.0)) -> ObjectSpec:

@@ -10,7 +10,8 @@ import functools
 import numpy as np
 import trimesh
 
-from simreel.scenes.types import ObjectSpec
+from simreel.scenes import assets
+from simreel.scenes.types import AssetRef, ObjectSpec
 
 
 @functools.lru_cache(maxsize=64)
@@ -44,8 +45,18 @@ def _mesh(shape: str, dims: tuple[float, float, float], mesh_seed: int) -> trime
     return mesh
 
 
+@functools.lru_cache(maxsize=64)
+def _asset_mesh(ref: AssetRef, dims: tuple[float, float, float]) -> trimesh.Trimesh:
+    mesh = assets.resolve(ref).mesh.copy()  # normalised: longest extent 1, on its principal axes
+    mesh.apply_scale(max(dims))
+    return mesh
+
+
 def mesh(obj: ObjectSpec) -> trimesh.Trimesh:
-    """The object's mesh in its body frame (cached: treat it as read-only)."""
+    """The object's mesh in its body frame (cached: treat it as read-only). An asset keeps its
+    vertex colours (when it has its own look)."""
+    if obj.asset is not None:
+        return _asset_mesh(obj.asset, tuple(float(d) for d in obj.dims))
     return _mesh(obj.shape, tuple(float(d) for d in obj.dims), obj.mesh_seed if obj.shape == "rock" else 0)
 
 
@@ -55,6 +66,6 @@ def mass_properties(obj: ObjectSpec, density: float) -> tuple[float, np.ndarray]
     Every mesh is built on its principal axes, so the body-frame inertia tensor is
     diagonal; physics and energy bookkeeping both read it from here.
     """
-    m = mesh(obj)
+    m = mesh(obj) if obj.asset is None else mesh(obj).convex_hull  # an asset's body: its hull (closed, convex)
     tensor = m.moment_inertia * (density / m.density)
     return float(m.volume * density), np.diag(tensor).copy()

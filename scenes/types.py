@@ -17,6 +17,15 @@ Quat = tuple[float, float, float, float]  # x, y, z, w (pybullet order)
 
 
 @dataclass(frozen=True)
+class AssetRef:
+    """A mesh asset an object is (scenes.assets): enough to name it and find the exact mesh again."""
+
+    name: str  # the caption noun, "teddy bear"
+    category: str  # "toy", "furniture", ...
+    sha256: str  # of the mesh file (built-in procedural ones: of their vertices and faces)
+
+
+@dataclass(frozen=True)
 class ObjectSpec:
     """A dynamic body. Its mesh is `scenes.shapes.mesh(obj)`, centred on its centre of mass."""
 
@@ -31,6 +40,7 @@ class ObjectSpec:
     linear_velocity: Vec3 = (0.0, 0.0, 0.0)
     angular_velocity: Vec3 = (0.0, 0.0, 0.0)
     mesh_seed: int = 0  # only `rock` uses it
+    asset: AssetRef | None = None  # a mesh asset (its shape is then "rock": an irregular body); None = the primitive
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,11 @@ class SceneSpec:
 
     def to_dict(self) -> dict:
         """JSON-able; `params` as an object {name: value} (one type per name), so a table reader types it."""
-        return {**dataclasses.asdict(self), "params": dict(self.params)}
+        d = {**dataclasses.asdict(self), "params": dict(self.params)}
+        for o in d["objects"]:  # primitives carry no `asset` key: scenes without assets keep their old JSON
+            if o["asset"] is None:
+                del o["asset"]
+        return d
 
     @staticmethod
     def from_dict(d: dict) -> "SceneSpec":
@@ -115,7 +129,8 @@ class SceneSpec:
         return SceneSpec(
             family=d["family"],
             seed=d["seed"],
-            objects=tuple(ObjectSpec(**{k: tup(v) for k, v in o.items()}) for o in d["objects"]),
+            objects=tuple(ObjectSpec(**{k: AssetRef(**v) if k == "asset" else tup(v) for k, v in o.items()})
+                          for o in d["objects"]),
             camera=CameraSpec(**{k: tup(v) for k, v in d["camera"].items()}),
             light=LightSpec(**d["light"]),
             floor=FloorSpec(**{k: tup(v) for k, v in d["floor"].items()}),

@@ -70,6 +70,13 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
         out += [f"- short caption length ({lang}, {unit}): {_hist_line(lengths)}",
                 f"- vocabulary ({lang}, short and dense captions): {len(vocab)} distinct {unit}; most frequent: "
                 + ", ".join(f"{w} ({n})" for w, n in top)]
+    if manifest.get("assets"):
+        out += ["", "## Assets", "", "Every mesh asset the clips show (the primitives are generated and carry none):", "",
+                "| asset | category | sha256 | source | licence |", "| --- | --- | --- | --- | --- |"]
+        out += [f"| {a['name']} | {a['category']} | `{a['sha256'][:16]}` | `{a['source']}` | {a['licence'] or 'unknown'} |"
+                for a in manifest["assets"]]
+    if manifest.get("assets_rejected"):
+        out += ["", f"Mesh files rejected: {len(manifest['assets_rejected'])} (reasons in `manifest.json`)."]
     seconds, clips = totals.get("seconds", {}), max(totals["samples"], 1)
     out += ["", "## Generation", "",
             "Seconds of one worker per clip, by stage: "

@@ -44,11 +44,13 @@ def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_has
     seconds: Counter = Counter()
     rejections: Counter = Counter()
     columns: dict = {}
+    assets: dict = {}
     for s in stats:
+        assets.update(s.get("assets", {}))
         seconds.update(s.get("seconds", {}))
         rejections.update(s.get("rejections", {}))
         columns = merge_features(columns, s.get("features") or {}, f"{s['shard']}: ")
-    return {
+    manifest = {
         "format": FORMAT,
         "name": name,
         "generator": dict(generator),
@@ -66,6 +68,9 @@ def build_manifest(*, name: str, generator: Mapping, config: Mapping, config_has
             "rejections": dict(sorted(rejections.items())),
         },
     }
+    if assets:  # every mesh asset the clips show, with its hash (absent for datasets of primitives)
+        manifest["assets"] = sorted(assets.values(), key=lambda a: (a["name"], a["sha256"]))
+    return manifest
 
 
 def wids_index(manifest: Mapping) -> dict:

@@ -38,7 +38,9 @@ FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "video": (dict, "how KEY.mp4 was encoded: codec, encoder, pix_fmt, crf, preset"),
     "modalities": (list, "what was rendered; rgb always, depth/ids/flow have their own .npz member"),
     "captions": (dict, "all caption kinds and languages: short, dense, events, qa per language, and the claims"),
-    "scene": (dict, "the scene spec: objects, statics, camera rig, light, floor, physics"),
+    "scene": (dict, "the scene spec: objects, statics, camera rig, light, floor, physics; an object drawn from a "
+                    "mesh asset also has `asset` {name, category, sha256} (its `shape` is then `rock`, the irregular-body "
+                    "class; captions use the asset's name)"),
     "events": (list, "physical events, each {kind, frame, time_s, subjects, value}"),
     "camera": (dict, "K: 3x3 intrinsics; poses: [T,4,4] camera-to-world, OpenGL axes (x right, y up, looks -z)"),
     "rejections": (str, "JSON text: the scenes sampled and thrown away before this one, each {seed, reason, detail} "

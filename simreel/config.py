@@ -57,6 +57,24 @@ class Choice:
         return {"min": self.low, "max": self.high}
 
 
+ASSET_SPLITS = ("train", "heldout", "all")
+
+
+@dataclass(frozen=True)
+class AssetsConfig:
+    """`assets:` in a dataset config: mesh folders (paths or fsspec URLs), whether the built-in
+    library and primitives stay in the pool, and which assets training never sees."""
+
+    paths: tuple[str, ...] = ()
+    builtin: bool = True
+    holdout: float | tuple[str, ...] = 0.0  # a fraction of the asset names, or the names
+    split: str = "train"  # train: no held-out assets; heldout: only them; all
+
+    def to_dict(self) -> dict:
+        holdout = list(self.holdout) if isinstance(self.holdout, tuple) else self.holdout
+        return {"paths": list(self.paths), "builtin": self.builtin, "holdout": holdout, "split": self.split}
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """What `simreel generate` makes; checked by `dataset_from_dict`."""
@@ -78,6 +96,7 @@ class DatasetConfig:
     name: str = "simreel-dataset"
     out: str | None = None
     license: str = "cc-by-4.0"
+    assets: AssetsConfig | None = None  # None: primitives only (today's datasets, unchanged)
 
     @property
     def codec(self) -> VideoCodec:
@@ -89,7 +108,7 @@ class DatasetConfig:
 
     def to_dict(self) -> dict:
         """The YAML shape (dataset_from_dict(to_dict()) gives this config back)."""
-        return {
+        out = {
             "name": self.name,
             "seed": self.seed,
             "num_samples": self.num_samples,
@@ -107,6 +126,9 @@ class DatasetConfig:
             "out": self.out,
             "license": self.license,
         }
+        if self.assets is not None:  # only when asked for: other configs keep their hash
+            out["assets"] = self.assets.to_dict()
+        return out
 
     @property
     def hash(self) -> str:
@@ -308,7 +330,7 @@ def _allowed_qualities() -> list[str]:
 
 
 _TOP = ("name", "seed", "num_samples", "samples_per_shard", "families", "clip", "modalities", "captions", "video",
-        "render", "out", "license")
+        "render", "out", "license", "assets")
 
 
 def dataset_from_dict(raw: dict, what: str = "dataset config") -> DatasetConfig:
@@ -366,8 +388,34 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
         name=name if isinstance(name, str) else "simreel-dataset",
         out=out,
         license=license_ if isinstance(license_, str) else "cc-by-4.0",
+        assets=_assets(c, raw["assets"]) if raw.get("assets") is not None else None,
     )
     return config
+
+
+def _assets(c: Checker, raw) -> AssetsConfig:
+    raw = c.mapping("assets", raw, ("paths", "builtin", "holdout", "split"))
+    paths = raw.get("paths", [])
+    paths = [paths] if isinstance(paths, str) else paths
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        c.bad("assets.paths", paths, "expected a list of folders or fsspec URLs (file://, s3://, gs://)")
+        paths = []
+    builtin = raw.get("builtin", True)
+    if not isinstance(builtin, bool):
+        c.bad("assets.builtin", builtin, "expected true or false")
+        builtin = True
+    if not builtin and not paths:
+        c.bad("assets.builtin", builtin, "without the built-in library, give assets.paths to draw objects from")
+    holdout = raw.get("holdout", 0.0)
+    if isinstance(holdout, list) and all(isinstance(n, str) and n for n in holdout):
+        holdout = tuple(holdout)
+    elif not (isinstance(holdout, (int, float)) and not isinstance(holdout, bool) and 0 <= holdout < 1):
+        c.bad("assets.holdout", holdout, "expected a fraction in [0, 1) or a list of asset names")
+        holdout = 0.0
+    else:
+        holdout = float(holdout)
+    split = c.one_of("assets.split", raw.get("split"), ASSET_SPLITS, default="train")
+    return AssetsConfig(tuple(paths), builtin, holdout, split)
 
 
 def _families(c: Checker, value, allowed: list[str]) -> tuple[tuple[str, float], ...]:
@@ -552,6 +600,8 @@ class LoopConfig:
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
+        if isinstance(raw.get("assets"), dict) and split != "train":  # held-out assets: never in training
+            raw["assets"] = {**raw["assets"], "split": "all"}
         return raw
 
     def train_raw(self, data: str, out: str, **change) -> dict:

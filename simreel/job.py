@@ -133,11 +133,22 @@ def plan(config: DatasetConfig) -> Iterator[ShardPlan]:
 # ---------------------------------------------------------------- one sample, one shard
 
 
+def load_assets(config: DatasetConfig):
+    """The dataset's asset library (None without `assets:`); its bad files are rejected, not raised."""
+    if config.assets is None:
+        return None
+    a = config.assets
+    try:
+        return scenes.load_library(a.paths, a.builtin, a.holdout, a.split)
+    except scenes.AssetError as e:
+        raise ConfigError(str(e)) from None
+
+
 def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.Physics,
-                seconds: Counter) -> tuple[shards.Sample, tuple]:
+                seconds: Counter, assets=None) -> tuple[shards.Sample, tuple]:
     """Simulate, render and caption one planned sample; returns it and the scenes rejected on the way."""
     t0 = time.perf_counter()
-    scene = scenes.make(p.family, p.seed, p.clip, physics)
+    scene = scenes.make(p.family, p.seed, p.clip, physics, assets)
     t1 = time.perf_counter()
     frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
     t2 = time.perf_counter()
@@ -196,7 +207,7 @@ def worker_info() -> dict:
 
 
 def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer, physics: scenes.Physics,
-               report: Callable[[int, bool], None] = lambda n, made: None) -> dict:
+               report: Callable[[int, bool], None] = lambda n, made: None, assets=None) -> dict:
     """Make one shard (or verify it is already finished); returns its stats.
 
     `report(clips_done, made)` is called as clips complete (made=False for a verified, skipped shard).
@@ -209,14 +220,18 @@ def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer, phys
     seconds: Counter = Counter()
     rejections: Counter = Counter()
     summaries = []
+    used: dict[str, dict] = {}  # sha256 -> the asset's manifest entry
     started_at, t0, cpu0 = time.time(), time.perf_counter(), time.process_time()
     with shards.ShardWriter(out, shard.name, config.codec) as writer:
         for n, index in enumerate(range(shard.start, shard.stop), 1):
             planned = sample_plan(config, index)
             try:
-                sample, rejected = make_sample(planned, config, renderer, physics, seconds)
+                sample, rejected = make_sample(planned, config, renderer, physics, seconds, assets)
             except Exception as e:
                 raise SampleFailed.of(planned, e) from e
+            for o in sample.meta["scene"]["objects"]:
+                if "asset" in o:
+                    used.setdefault(o["asset"]["sha256"], asset_entry(o["asset"]))
             writer.write(sample)
             rejections.update(r.reason for r in rejected)
             summaries.append(summarize(sample.meta))
@@ -232,8 +247,15 @@ def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer, phys
             "started_at": started_at,
             "wall_seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - cpu0,
+            **({"assets": dict(sorted(used.items()))} if used else {}),
         })
     return {**stats, "skipped": False}
+
+
+def asset_entry(ref: dict) -> dict:
+    """An asset's manifest entry: what it is, its hash, where it came from and under which licence."""
+    asset = scenes.resolve_asset(scenes.AssetRef(**ref))
+    return {**ref, "source": asset.source, "licence": asset.licence}
 
 
 # ---------------------------------------------------------------- Ray actors
@@ -250,6 +272,7 @@ class ShardWorker:
         self.config, self.out = config, out
         self.renderer = None  # made by the first shard: an EGL context belongs to the thread that uses it
         self.physics = scenes.Physics()
+        self.assets = load_assets(config)
         self.done: tuple[int, int, bool] | None = None  # (shard, clips done, made by this run)
 
     def make_shard(self, shard: ShardPlan) -> dict:
@@ -261,7 +284,7 @@ class ShardWorker:
         def report(n: int, made: bool):
             self.done = (shard.index, n, made)
 
-        return make_shard(shard, self.config, self.out, self.renderer, self.physics, report)
+        return make_shard(shard, self.config, self.out, self.renderer, self.physics, report, self.assets)
 
     @ray.method(concurrency_group="progress")
     def progress(self) -> tuple[int, int, bool] | None:
@@ -347,6 +370,13 @@ def generate(config: DatasetConfig, out: str | None = None, *, workers: int | No
 
 def _generate(config, out, workers, address, progress_stream, progress_tty, progress_every) -> RunResult:
     t0 = time.monotonic()
+    library = load_assets(config)
+    if library is not None:
+        for _, why in library.rejected:
+            log.warning(f"asset rejected: {why}")
+        if not library.drawable():
+            raise ConfigError(f"assets: no usable asset for split {library.split!r} "
+                              f"({len(library.rejected)} rejected); see the lines above")
     with connect(address):
         if len([n for n in ray.nodes() if n["Alive"]]) > 1 and storage.is_local(out):
             log.warning(f"note: {out} is a local path and this Ray cluster has several nodes; every node must see it "
@@ -361,7 +391,7 @@ def _generate(config, out, workers, address, progress_stream, progress_tty, prog
         lines = "\n  ".join(f"{name}: {why}" for name, why in failures)
         raise JobFailed(f"{len(failures)} of {config.num_shards} shards failed (the others are finished; rerun the "
                         f"same command to retry just these):\n  {lines}")
-    manifest = finish(out, config, stats)
+    manifest = finish(out, config, stats, library.rejected if library is not None else ())
     skipped = sum(1 for s in stats if s["skipped"])
     return RunResult(out, manifest, len(stats) - skipped, skipped, n_workers, time.monotonic() - t0)
 
@@ -452,7 +482,7 @@ def _run_shards(shard_plans, config, out, n_workers, display) -> tuple[list[dict
     return stats, failures, board
 
 
-def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:
+def finish(out: str, config: DatasetConfig, stats: list[dict], rejected_assets=()) -> dict:
     """Index a dataset whose shards are all finished: manifest, wids index, preview, card; remove the temporaries
     that runs into `out` left (simreel's own, TARGET.<hex>.tmp for one of its files: never a user's *.tmp)."""
     by_name = {s["shard"]: s for s in stats}
@@ -462,6 +492,8 @@ def finish(out: str, config: DatasetConfig, stats: list[dict]) -> dict:
     recorded = {k: v for k, v in config.to_dict().items() if k != "out"}
     manifest = shards.build_manifest(name=config.name, generator=generator_info(), config=recorded,
                                      config_hash=config.hash, stats=stats)
+    if rejected_assets:
+        manifest["assets_rejected"] = [{"file": f, "reason": why} for f, why in rejected_assets]
     if manifest["totals"]["samples"] != config.num_samples:
         raise JobFailed(f"shards hold {manifest['totals']['samples']} samples, the config asks for {config.num_samples}")
     shards.write_manifest(out, manifest)
