@@ -20,7 +20,6 @@ import ctypes
 import dataclasses
 import gc
 import importlib.metadata
-import json
 import logging
 import os
 import resource
@@ -161,8 +160,7 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
         "scene": scene.spec.to_dict(),
         "events": [e.to_dict() for e in traj.events],
         "camera": {"K": frames.K, "poses": frames.poses},
-        # JSON text, so the field has one type whether or not a scene was rejected ("[]" is a string too)
-        "rejections": json.dumps([dataclasses.asdict(r) for r in scene.rejections], sort_keys=True),
+        "rejections": [dataclasses.asdict(r) for r in scene.rejections],  # shards.schema.TEXT_FIELDS
         "generator": generator_info(),
         "config_hash": config.hash,
     }
