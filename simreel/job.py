@@ -110,8 +110,8 @@ def sample_plan(config: DatasetConfig, index: int) -> SamplePlan:
     """Everything about sample `index` that is decided before simulating, from (config, index) alone."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
     seed = int(rng.integers(2**62))
-    names = [f for f, _ in config.families]
-    weights = np.array([w for _, w in config.families])
+    names = [f for f, _ in config.split_families]
+    weights = np.array([w for _, w in config.split_families])
     family = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     width, height = config.resolutions[int(rng.integers(len(config.resolutions)))]
     fps = config.fps[int(rng.integers(len(config.fps)))]
@@ -136,7 +136,8 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
                 seconds: Counter) -> tuple[shards.Sample, tuple]:
     """Simulate, render and caption one planned sample; returns it and the scenes rejected on the way."""
     t0 = time.perf_counter()
-    scene = scenes.make(p.family, p.seed, p.clip, physics)
+    screen = config.holdout.screen(config.split) if config.holdout else None  # draws outside this split
+    scene = scenes.make(p.family, p.seed, p.clip, physics, screen)
     t1 = time.perf_counter()
     frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
     t2 = time.perf_counter()
