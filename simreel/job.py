@@ -110,8 +110,9 @@ def sample_plan(config: DatasetConfig, index: int) -> SamplePlan:
     """Everything about sample `index` that is decided before simulating, from (config, index) alone."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
     seed = int(rng.integers(2**62))
-    names = [f for f, _ in config.split_families]
-    weights = np.array([w for _, w in config.split_families])
+    families = config.split_families
+    names = [f for f, _ in families]
+    weights = np.array([w for _, w in families])
     family = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     width, height = config.resolutions[int(rng.integers(len(config.resolutions)))]
     fps = config.fps[int(rng.integers(len(config.fps)))]

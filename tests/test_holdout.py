@@ -35,6 +35,13 @@ def test_a_scene_is_held_out_by_a_range_or_a_combination():
     assert held_out(scenes.sample("drop", 0, CLIP), red) is None  # another family
 
 
+def test_screened_draws_cost_no_simulation_attempt_and_are_recorded():
+    wanted = scenes.attempt_seed(7, 30)  # beyond MAX_ATTEMPTS: screened draws do not use attempts up
+    screen = lambda spec: None if spec.seed == wanted else scenes.Rejection(spec.seed, "held_out", "test")  # noqa: E731
+    scene = scenes.make("drop", 7, CLIP, screen=screen)
+    assert scene.spec.seed == wanted and [r.reason for r in scene.rejections] == ["held_out"] * 30
+
+
 @pytest.mark.parametrize("holdout, split, message", [
     ({"ranges": {"throw.sped_mps": {"min": 1}}}, "train", "known fields are ['drop.height_m', 'drop.objects'"),
     ({"ranges": {"ramp.speed_mps": {"min": 1}}}, "train", "'throw.speed_mps']"),  # not a family of this dataset
