@@ -7,6 +7,7 @@ nothing but the family, the seed and the clip format.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from simreel.scenes.registry import get_family
 from simreel.scenes.types import ClipFormat, Rejection, Scene, SceneSpec, Trajectory
 
 MAX_ATTEMPTS = 25
+MAX_SCREENED = 1000  # ~5 s of sampling at most, no simulation
 
 
 class SceneRejected(RuntimeError):
@@ -58,18 +60,34 @@ def check_promise(spec: SceneSpec, trajectory: Trajectory) -> Rejection | None:
 
 
 def make(family: str, seed: int, clip: ClipFormat | None = None, physics: Physics | None = None,
-         assets=None) -> Scene:
+         assets=None, screen: Callable[[SceneSpec], Rejection | None] | None = None) -> Scene:
     """A valid, simulated scene of `family` for `seed`, resampling (and recording) rejects.
 
     `physics`: the client to simulate in (a worker keeps one for all its scenes); its live
     world is the returned scene's, ready to be run longer. Default: a client for this call.
-    `assets`: as for `sample`."""
+    `assets`: as for `sample`.
+    `screen(spec)`: a Rejection for a sampled spec this dataset must not hold (a held-out
+    region, `scenes.holdout`), checked before simulating; such draws cost no simulation and
+    do not count against MAX_ATTEMPTS, but at most MAX_SCREENED are drawn."""
     if physics is None:
         with Physics() as physics:
-            return make(family, seed, clip, physics, assets)
+            return make(family, seed, clip, physics, assets, screen)
     rejections: list[Rejection] = []
-    for attempt in range(MAX_ATTEMPTS):
-        spec = sample(family, attempt_seed(int(seed), attempt), clip, assets)
+    screened = 0
+    for draw in range(MAX_ATTEMPTS + MAX_SCREENED):
+        if draw - screened == MAX_ATTEMPTS:
+            break
+        spec = sample(family, attempt_seed(int(seed), draw), clip, assets)
+        excluded = screen(spec) if screen is not None else None
+        if excluded is not None:
+            rejections.append(excluded)
+            screened += 1
+            if screened == MAX_SCREENED:
+                raise SceneRejected(
+                    f"family {family!r} seed {seed}: {screened} of {draw + 1} samples were screened out "
+                    f"({excluded.reason}): this split's region of the scene space is (nearly) empty for this "
+                    "family and clip format; widen the holdout or drop the family", tuple(rejections))
+            continue
         try:
             validity.check_initial_view(spec)
             trajectory = physics.simulate(spec)

@@ -83,4 +83,18 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
             + ", ".join(f"{stage} {s / clips:.3f}" for stage, s in seconds.items()) + ".",
             "Scenes rejected and resampled: "
             + (", ".join(f"{reason} {n}" for reason, n in totals.get("rejections", {}).items()) or "none") + ".", ""]
+    if config.get("holdout"):
+        out += _holdout_lines(config["holdout"], config.get("split", "train"))
     return "\n".join(out)
+
+
+def _holdout_lines(holdout: Mapping, split: str) -> list[str]:
+    """The card's record of the held-out regions, and which side of them this split is."""
+    side = ("no clip in these regions (draws there are rejected as `held_out`)" if split == "train" else
+            "only clips in these regions (draws elsewhere are rejected as `not_held_out`)")
+    out = ["## Held-out split", "", f"This is the `{split}` split: {side}.", ""]
+    out += [f"- out of range: `{name}` in [{b.get('min', '-inf')}, {b.get('max', 'inf')}]"
+            for name, b in holdout.get("ranges", {}).items()]
+    out += ["- combination: " + ", ".join(f"{k} = {v}" for k, v in combo.items()) + " (one object; `family`: the scene's)"
+            for combo in holdout.get("combinations", [])]
+    return out + [""]

@@ -13,7 +13,7 @@ from simreel.shards import storage
 from simreel.shards.manifest import list_shards
 from simreel.shards.reader import iter_samples
 from simreel.shards.sample import json_bytes
-from simreel.shards.schema import check_key
+from simreel.shards.schema import check_key, unpack
 
 FORMATS = ("mp4-folder",)
 
@@ -52,7 +52,7 @@ def export(dataset_dir: str, out: str, to: str = "mp4-folder", *, on_clip: Calla
             key = raw["__key__"]
             check_key(key)
             storage.write_atomic(storage.join(out, f"{key}.mp4"), raw["mp4"])
-            rows.append(metadata_row(key, json.loads(raw["json"]), raw["txt"].decode("utf-8")))
+            rows.append(metadata_row(key, unpack(json.loads(raw["json"])), raw["txt"].decode("utf-8")))
             if on_clip:
                 on_clip(key)
     storage.write_atomic(storage.join(out, "metadata.jsonl"), b"".join(json_bytes(r) + b"\n" for r in rows))

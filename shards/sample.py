@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 
-from simreel.shards.schema import OPTIONAL_MEMBERS, check_key
+from simreel.shards.schema import OPTIONAL_MEMBERS, check_key, pack, plain, unpack
 from simreel.shards.video import VideoCodec, decode_video, encode_video
 
 
@@ -45,7 +45,7 @@ def encode_sample(sample: Sample, codec: VideoCodec = VideoCodec()) -> dict[str,
         raise ValueError(f"sample {sample.key}: meta must not set {clash}; they are derived from the video")
     members = {
         "mp4": encode_video(sample.video, sample.fps, codec),
-        "json": json_bytes({**sample.meta, **derived}),
+        "json": json_bytes(pack({**sample.meta, **derived})),
         "txt": sample.text.encode("utf-8"),
     }
     for stem in sorted(sample.arrays):
@@ -61,7 +61,7 @@ def decode_sample(members: Mapping[str, bytes], *, video: bool = True, arrays: t
 
     With video=False the mp4 stays bytes (under "mp4"), for readers that only need text.
     """
-    out = {"meta": json.loads(members["json"]), "txt": members["txt"].decode("utf-8")}
+    out = {"meta": unpack(json.loads(members["json"])), "txt": members["txt"].decode("utf-8")}
     if video:
         out["video"] = decode_video(members["mp4"])
     else:
@@ -74,13 +74,7 @@ def decode_sample(members: Mapping[str, bytes], *, video: bool = True, arrays: t
 def json_bytes(value) -> bytes:
     """Canonical JSON: sorted keys, no NaN (strict readers reject it), UTF-8; numpy values as plain numbers."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                      default=_plain).encode("utf-8")
-
-
-def _plain(value):
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-able: {value!r}")
+                      default=plain).encode("utf-8")
 
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # numpy's savez stamps the wall clock; this keeps bytes stable

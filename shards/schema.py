@@ -5,6 +5,7 @@ One table is the truth for the writer (what it must be given), `simreel validate
 """
 from __future__ import annotations
 
+import json
 import re
 
 KEY_DIGITS = 8
@@ -37,17 +38,69 @@ FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "height": (int, "frame height H, even"),
     "video": (dict, "how KEY.mp4 was encoded: codec, encoder, pix_fmt, crf, preset"),
     "modalities": (list, "what was rendered; rgb always, depth/ids/flow have their own .npz member"),
-    "captions": (dict, "all caption kinds and languages: short, dense, events, qa per language, and the claims"),
-    "scene": (dict, "the scene spec: objects, statics, camera rig, light, floor, physics; an object drawn from a "
-                    "mesh asset also has `asset` {name, category, sha256} (its `shape` is then `rock`, the irregular-body "
-                    "class; captions use the asset's name)"),
-    "events": (list, "physical events, each {kind, frame, time_s, subjects, value}"),
+    "captions": (dict, "all caption kinds and languages: short and dense per language, `references`, "
+                       "`short_claims`; `events`, `qa`, `dense_sentences` and `claims` as JSON text"),
+    "scene": (dict, "the scene spec: objects, camera rig, light, floor, physics; `statics` (fixed scenery) and "
+                    "`params` (the family's own facts) as JSON text; an object drawn from a mesh asset also has `asset` "
+                    "{name, category, sha256} (its `shape` is then `rock`, the irregular-body class; captions use "
+                    "the asset's name)"),
+    "events": (str, "JSON text: physical events, each {kind, frame, time_s, subjects, value}"),
     "camera": (dict, "K: 3x3 intrinsics; poses: [T,4,4] camera-to-world, OpenGL axes (x right, y up, looks -z)"),
     "rejections": (str, "JSON text: the scenes sampled and thrown away before this one, each {seed, reason, detail} "
                         "(`[]` when none; text, so the field has one type in every sample)"),
     "generator": (dict, "name and version of the software that made the sample"),
     "config_hash": (str, "sha256 (16 hex) of the dataset config that made it"),
 }
+
+
+TEXT_FIELDS = ("rejections", "events", "scene.statics", "scene.params", "captions.events", "captions.qa",
+               "captions.dense_sentences", "captions.claims")
+"""Fields whose shape follows the content (a list empty in one clip and full in the next, keys that
+differ by family or claim) are stored as JSON text: a table reader (Arrow, Hugging Face datasets,
+Ray Data) types a column from its first rows, and `[]` there or a key first seen later would fail
+the load or drop data. Every other field has one type in every sample. `pack` writes them, `unpack`
+reads them back."""
+
+
+def _paths(meta: dict):
+    """(path, parent dict, field name) of each TEXT_FIELDS entry present in `meta`."""
+    for path in TEXT_FIELDS:
+        *parents, leaf = path.split(".")
+        node = meta
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            yield path, node, leaf
+
+
+def pack(meta: dict) -> dict:
+    """KEY.json as written: the TEXT_FIELDS as canonical JSON text (a copy; `meta` is left as it is)."""
+    meta = json.loads(json.dumps(meta, default=plain))  # a deep copy in plain JSON values
+    for _, node, leaf in _paths(meta):
+        node[leaf] = json.dumps(node[leaf], sort_keys=True, ensure_ascii=False, allow_nan=False,
+                                separators=(",", ":"))
+    return meta
+
+
+def unpack(meta: dict) -> dict:
+    """KEY.json as read -> the nested values `pack` was given (in place; returns `meta`)."""
+    for _, node, leaf in _paths(meta):
+        if isinstance(node[leaf], str):
+            node[leaf] = json.loads(node[leaf])
+    return meta
+
+
+def outdated(meta: object) -> str | None:
+    """Why a KEY.json predates this schema (a TEXT_FIELDS entry written as a nested value), or None."""
+    old = [path for path, node, leaf in _paths(meta) if isinstance(node[leaf], (list, dict))] if isinstance(meta, dict) else []
+    return f"KEY.json holds {', '.join(old)} as nested values, not JSON text" if old else None
+
+
+def plain(value):
+    """json.dumps' `default`: numpy values as plain numbers and lists."""
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-able: {value!r}")
 
 
 def check_key(key: str) -> None:
@@ -78,7 +131,11 @@ def meta_problems(meta: object) -> list[str]:
         problems.append(f"json camera.poses must list one 4x4 pose per frame ({meta['num_frames']})")
     if not isinstance(meta["camera"].get("K"), list):
         problems.append("json camera.K (3x3 intrinsics) is missing")
-    for e in meta["events"]:
+    try:
+        events = json.loads(meta["events"])
+    except ValueError:
+        events = None
+    for e in events if isinstance(events, list) else [events]:
         if not isinstance(e, dict) or not {"kind", "frame", "subjects"} <= e.keys():
             problems.append(f"json event {e!r} lacks kind/frame/subjects")
             break

@@ -14,7 +14,7 @@ import numpy as np
 from simreel.shards import storage
 from simreel.shards.manifest import MANIFEST, DatasetError, own_temporary, read_manifest
 from simreel.shards.sample import load_npz
-from simreel.shards.schema import OPTIONAL_MEMBERS, REQUIRED_MEMBERS, KEY_PATTERN, meta_problems
+from simreel.shards.schema import OPTIONAL_MEMBERS, REQUIRED_MEMBERS, KEY_PATTERN, meta_problems, outdated
 from simreel.shards.reader import iter_samples
 from simreel.shards.video import decode_video
 from simreel.shards.writer import sha256_of, stats_name
@@ -46,6 +46,7 @@ def validate(dataset_dir: str, *, on_shard: Callable[[str, list[str]], None] | N
         manifest = read_manifest(dataset_dir)
     except DatasetError as e:
         return Report(0, 0, (Problem(MANIFEST, str(e)),))
+    _refuse_outdated(dataset_dir, manifest)
     problems: list[Problem] = []
     seen: set[str] = set()
     samples = 0
@@ -62,6 +63,19 @@ def validate(dataset_dir: str, *, on_shard: Callable[[str, list[str]], None] | N
                      for field, n in counts.items() if n != samples]
     problems += _stray_files(dataset_dir, manifest)
     return Report(len(manifest["shards"]), samples, tuple(problems))
+
+
+def _refuse_outdated(dataset_dir: str, manifest: dict) -> None:
+    """A dataset from before the current sample schema fails every sample alike: say so once."""
+    for entry in manifest["shards"][:1]:
+        tar_url = storage.join(dataset_dir, entry["tar"])
+        try:
+            why = outdated(json.loads(next(iter_samples(tar_url, verify=False))["json"]))
+        except (StopIteration, KeyError, tarfile.TarError, ValueError, OSError, EOFError):
+            return  # an unreadable first sample is reported with its shard
+        if why:
+            raise DatasetError(f"{dataset_dir} predates the current sample schema ({why}); regenerate it with "
+                               "`simreel generate` into a new --out")
 
 
 def _check_shard(dataset_dir: str, entry: dict, seen: set[str]) -> tuple[list[str], int]:

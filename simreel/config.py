@@ -27,6 +27,9 @@ from simreel.render import MODALITIES
 from simreel.shards.schema import KEY_DIGITS
 from simreel.shards.video import CODECS, PRESETS, VideoCodec
 
+if typing.TYPE_CHECKING:
+    from simreel.scenes.holdout import Holdout
+
 CAPTION_KINDS = ("short", "dense", "events", "qa")
 CONTENT_FREE_FIELDS = ("name", "out", "license")  # change nothing in a sample, so not in the hash
 
@@ -97,10 +100,21 @@ class DatasetConfig:
     out: str | None = None
     license: str = "cc-by-4.0"
     assets: AssetsConfig | None = None  # None: primitives only (today's datasets, unchanged)
+    holdout: Holdout | None = None  # regions of the scene space kept out of training (scenes.holdout)
+    split: str = "train"  # with a holdout: "train" holds no held-out scene, "heldout" only held-out ones
 
     @property
     def codec(self) -> VideoCodec:
         return VideoCodec(self.video_codec, self.video_crf, self.video_preset)
+
+    @property
+    def split_families(self) -> tuple[tuple[str, float], ...]:
+        """The (family, weight) pairs this split draws from: a holdout keeps out the families its split
+        cannot hold (scenes.holdout.Holdout.families); the others keep their weights."""
+        if self.holdout is None:
+            return self.families
+        keep = self.holdout.families(self.split, [f for f, _ in self.families])
+        return tuple((f, w) for f, w in self.families if f in keep)
 
     @property
     def num_shards(self) -> int:
@@ -125,6 +139,8 @@ class DatasetConfig:
             "render": {"quality": self.render_quality},
             "out": self.out,
             "license": self.license,
+            # only with a holdout, so configs without one keep their hash (and their finished shards)
+            **({"holdout": self.holdout.to_dict(), "split": self.split} if self.holdout else {}),
         }
         if self.assets is not None:  # only when asked for: other configs keep their hash
             out["assets"] = self.assets.to_dict()
@@ -330,7 +346,7 @@ def _allowed_qualities() -> list[str]:
 
 
 _TOP = ("name", "seed", "num_samples", "samples_per_shard", "families", "clip", "modalities", "captions", "video",
-        "render", "out", "license", "assets")
+        "render", "out", "license", "assets", "holdout", "split")
 
 
 def dataset_from_dict(raw: dict, what: str = "dataset config") -> DatasetConfig:
@@ -389,6 +405,7 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
         out=out,
         license=license_ if isinstance(license_, str) else "cc-by-4.0",
         assets=_assets(c, raw["assets"]) if raw.get("assets") is not None else None,
+        **_holdout(c, raw, families),
     )
     return config
 
@@ -416,6 +433,48 @@ def _assets(c: Checker, raw) -> AssetsConfig:
         holdout = float(holdout)
     split = c.one_of("assets.split", raw.get("split"), ASSET_SPLITS, default="train")
     return AssetsConfig(tuple(paths), builtin, holdout, split)
+
+
+def _holdout(c: Checker, raw: dict, families) -> dict:
+    """`holdout: {ranges: {FAMILY.QUANTITY: {min, max}}, combinations: [{key: value}]}` and `split` -> the
+    DatasetConfig fields; every unknown name or value is reported with the valid ones."""
+    from simreel.scenes.holdout import ATTRIBUTES, QUANTITIES, SPLITS, Holdout, Range
+
+    split = c.one_of("split", raw.get("split"), SPLITS, default="train")
+    given = c.mapping("holdout", raw.get("holdout"), ("ranges", "combinations"))
+    if not given:
+        c.need(split == "train", "split", split, "a heldout split needs a `holdout` section saying what is held out")
+        return {}
+    names = [f for f, _ in families]
+    quantities = [f"{f}.{q}" for f in names for q in QUANTITIES]
+    number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
+    ranges = []
+    for name, bounds in c.mapping("holdout.ranges", given.get("ranges"), quantities).items():
+        ok = (isinstance(bounds, dict) and bool(bounds) and set(bounds) <= {"min", "max"}
+              and all(number(v) for v in bounds.values()) and bounds.get("min", -math.inf) <= bounds.get("max", math.inf))
+        if c.need(ok, f"holdout.ranges.{name}", bounds, "expected {min: A, max: B} (either may be left out), A <= B"):
+            if name in quantities:
+                ranges.append(Range(*name.split(".", 1), bounds.get("min"), bounds.get("max")))
+    combinations = []
+    listed = given.get("combinations", [])
+    if not c.need(isinstance(listed, list), "holdout.combinations", listed, "expected a list of {key: value} mappings"):
+        listed = []
+    allowed = {"family": tuple(names), **ATTRIBUTES}
+    for i, combo in enumerate(listed):
+        field = f"holdout.combinations[{i}]"
+        if not c.need(isinstance(combo, dict) and bool(combo), field, combo,
+                      f"expected a mapping of some of {list(allowed)} to values, e.g. {{colour: red, shape: sphere}}"):
+            continue
+        bad = [k for k, v in combo.items() if k not in allowed or v not in allowed[k]]
+        for k in bad:
+            c.bad(f"{field}.{k}", combo[k], f"expected one of {list(allowed[k])}" if k in allowed
+                  else f"unknown key; known keys are {list(allowed)}")
+        if not bad:
+            combinations.append(tuple(sorted((k, str(v)) for k, v in combo.items())))
+    holdout = Holdout(tuple(ranges), tuple(combinations))
+    if not c.problems and not holdout.families(split, names):
+        c.bad("holdout", given, f"leaves no family of {names} for the {split} split")
+    return {"holdout": holdout, "split": split}
 
 
 def _families(c: Checker, value, allowed: list[str]) -> tuple[tuple[str, float], ...]:

@@ -20,7 +20,6 @@ import ctypes
 import dataclasses
 import gc
 import importlib.metadata
-import json
 import logging
 import os
 import resource
@@ -111,8 +110,9 @@ def sample_plan(config: DatasetConfig, index: int) -> SamplePlan:
     """Everything about sample `index` that is decided before simulating, from (config, index) alone."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
     seed = int(rng.integers(2**62))
-    names = [f for f, _ in config.families]
-    weights = np.array([w for _, w in config.families])
+    families = config.split_families
+    names = [f for f, _ in families]
+    weights = np.array([w for _, w in families])
     family = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     width, height = config.resolutions[int(rng.integers(len(config.resolutions)))]
     fps = config.fps[int(rng.integers(len(config.fps)))]
@@ -148,7 +148,8 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
                 seconds: Counter, assets=None) -> tuple[shards.Sample, tuple]:
     """Simulate, render and caption one planned sample; returns it and the scenes rejected on the way."""
     t0 = time.perf_counter()
-    scene = scenes.make(p.family, p.seed, p.clip, physics, assets)
+    screen = config.holdout.screen(config.split) if config.holdout else None  # draws outside this split
+    scene = scenes.make(p.family, p.seed, p.clip, physics, assets, screen)
     t1 = time.perf_counter()
     frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
     t2 = time.perf_counter()
@@ -172,8 +173,7 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
         "scene": scene.spec.to_dict(),
         "events": [e.to_dict() for e in traj.events],
         "camera": {"K": frames.K, "poses": frames.poses},
-        # JSON text, so the field has one type whether or not a scene was rejected ("[]" is a string too)
-        "rejections": json.dumps([dataclasses.asdict(r) for r in scene.rejections], sort_keys=True),
+        "rejections": [dataclasses.asdict(r) for r in scene.rejections],  # shards.schema.TEXT_FIELDS
         "generator": generator_info(),
         "config_hash": config.hash,
     }

@@ -223,6 +223,8 @@ MISTAKES = {
                                      "is damaged", 2),
     "export under a file": (lambda p: ["export", str(p["data"]), "--to", "mp4-folder", str(p["file"] / "x")],
                             "Not a directory", 1),
+    "validate a dataset older than the schema": (lambda p: ["validate", str(p["outdated"])],
+                                                 "predates the current sample schema", 2),
     "preview of a non-tar": (lambda p: ["preview", str(p["nontar"])], "is damaged", 2),
     "train on a non-tar": (lambda p: ["train", str(ROOT / "configs" / "train-tiny.yaml"), f"data={p['nontar']}",
                                       f"out={p['new']}"], "is damaged", 2),
@@ -242,7 +244,21 @@ def mistakes(dataset, tmp_path_factory):
     (paths["user"] / "notes.txt").write_text("mine")
     paths["busy"].mkdir()
     (paths["nontar"] / "shard-000000.tar").write_text("this is not a tar file at all")
+    paths["outdated"] = copy_dataset(dataset, base / "outdated")
+    with_nested_json(paths["outdated"] / "shard-000000.tar")
     return paths
+
+
+def with_nested_json(tar_path: Path) -> None:
+    """Rewrite a shard's KEY.json as simreel wrote it before its JSON-text fields (`rejections` a list)."""
+    with tarfile.open(tar_path) as src:
+        members = [(m, src.extractfile(m).read()) for m in src.getmembers()]
+    with tarfile.open(tar_path, "w", format=tarfile.USTAR_FORMAT) as dst:
+        for m, data in members:
+            if m.name.endswith(".json"):
+                data = json.dumps({**json.loads(data), "rejections": []}).encode()
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data))
 
 
 @pytest.mark.parametrize("case", sorted(MISTAKES))

@@ -22,6 +22,7 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="simreel-hf-"))
 
 from simreel import shards  # noqa: E402
 from simreel.shards.features import MixedTypes, merge, sample_features, type_of, unify  # noqa: E402
+from simreel.shards.schema import outdated, pack, unpack  # noqa: E402
 from simreel.shards.sample import load_npz  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,13 +51,36 @@ def test_a_sample_that_mixes_types_is_refused_when_written(tmp_path):
             w.write(second)
 
 
+def test_fields_whose_shape_follows_the_content_are_json_text():
+    meta = {"family": "ramp", "rejections": [], "events": [], "scene": {"statics": [], "params": {"n": 1}},
+            "captions": {"short": {"en": "A ball."}, "claims": [{"object": None, "params": {}}]}}
+    packed = pack(meta)
+    assert packed["rejections"] == "[]" and packed["scene"]["params"] == '{"n":1}' and packed["family"] == "ramp"
+    assert packed["captions"]["short"] == {"en": "A ball."} and meta["events"] == []  # the given value is kept
+    assert unpack(packed) == meta and unpack(pack(meta)) == meta
+    assert outdated(pack(meta)) is None and "rejections, events" in outdated(meta)
+
+
+def nulls(t, where: str = "") -> list[str]:
+    """Where a column type is left open (an empty list, a None): a reader inferring types from early rows guesses."""
+    if t == "null":
+        return [where]
+    if isinstance(t, dict) and "list" in t:
+        return nulls(t["list"], where + "[]")
+    if isinstance(t, dict) and "struct" in t:
+        return [w for k, v in t["struct"].items() for w in nulls(v, f"{where}.{k}")]
+    return []
+
+
 # ---------------------------------------------------------------- a real dataset through `datasets`
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory, simreel) -> Path:
+    """Seed 22: the first five clips (all `datasets` types a column from, without the card) have no ramp, so
+    no statics and other families' params; clips 6-10 bring a ramp, a throw (no params) and a topple."""
     out = tmp_path_factory.mktemp("hf") / "ds"
-    simreel("generate", str(ROOT / "configs" / "tiny.yaml"), "--out", str(out), "num_samples=10",
+    simreel("generate", str(ROOT / "configs" / "tiny.yaml"), "--out", str(out), "num_samples=10", "seed=22",
             "samples_per_shard=5", "modalities=[rgb,depth,ids,flow]", timeout=300)
     return out
 
@@ -87,6 +111,21 @@ def same_sample(row: dict, raw: dict) -> None:
     for ext in npz:
         for name, array in load_npz(raw[ext]).items():
             np.testing.assert_array_equal(np.asarray(row[ext][name], dtype=array.dtype), array, err_msg=f"{key} {ext}")
+
+
+@pytest.mark.slow
+def test_every_clip_has_one_complete_json_type(truth):
+    """Without the card, `datasets` types each column from the first five rows: every clip's KEY.json must have
+    the same type, fully known in each row (no empty list, no None, the same keys), whatever its content."""
+    metas = [json.loads(truth[key]["json"]) for key in sorted(truth)]
+    families = [m["family"] for m in metas]
+    assert "ramp" not in families[:5] and {"ramp", "throw", "topple"} <= set(families[5:])  # the case at stake
+    statics = [json.loads(m["scene"]["statics"]) for m in metas]
+    assert not any(statics[:5]) and any(statics)
+    first = type_of(metas[0])
+    assert nulls(first) == []
+    for key, meta in zip(sorted(truth), metas):
+        assert type_of(meta) == first, key
 
 
 @pytest.mark.slow  # a real generate (local Ray), then four loads

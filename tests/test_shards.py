@@ -42,7 +42,7 @@ def make_sample(i: int, modalities=("rgb", "ids")) -> shards.Sample:
         "scene": {"objects": [{"name": "obj0"}] * (1 + i % 3)},
         "events": [{"kind": "bounce", "frame": 3, "time_s": 0.25, "subjects": ["obj0", "floor"], "value": 1.0}] * (i % 2),
         "camera": {"K": np.eye(3), "poses": np.tile(np.eye(4), (T, 1, 1))},
-        "rejections": "[]", "generator": {"name": "simreel", "version": "test"}, "config_hash": "0123456789abcdef",
+        "rejections": [], "generator": {"name": "simreel", "version": "test"}, "config_hash": "0123456789abcdef",
     }
     arrays = {"traj": {"positions": np.linspace(0, 1, T * 3).reshape(T, 1, 3)}}
     if "ids" in modalities:

@@ -1,6 +1,8 @@
 """`simreel validate DIR`: exit 0 only if every shard, checksum, video and sample is sound."""
 from __future__ import annotations
 
+from simreel.cli import UserError
+
 HELP = "Check a dataset: checksums, every video decoded, every sample's members and JSON; names each bad shard."
 
 
@@ -16,7 +18,10 @@ def run(args) -> int:
         if not args.quiet:
             print(f"{name}: {'ok' if not problems else 'BAD'}", flush=True)
 
-    report = shards.validate(args.dataset, on_shard=on_shard)
+    try:
+        report = shards.validate(args.dataset, on_shard=on_shard)
+    except shards.DatasetError as e:  # a dataset that cannot be checked at all (one written by an older schema)
+        raise UserError(str(e)) from None
     for where in report.bad_shards():
         print(f"BAD {where}:")
         for p in report.problems:
