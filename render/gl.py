@@ -116,9 +116,10 @@ def framebuffer(colours: list[int], depth: int | None, samples: int = 1, target:
     return fbo
 
 
-def clear(width: int, height: int, depth: float, colour: tuple | None = None) -> None:
+def clear(width: int, height: int, depth: float, colour: tuple | None = None, zeroed: int = 0) -> None:
     """Clear depth (and colour) of the bottom `height` rows only: a batch shorter than
-    the strip leaves the rest alone. Clear values are set here, every time."""
+    the strip leaves the rest alone. Clear values are set here, every time. Colour
+    attachments 1..zeroed are cleared to zero (colour goes to attachment 0)."""
     bits = GL.GL_DEPTH_BUFFER_BIT
     GL.glClearDepth(depth)
     if colour is not None:
@@ -128,6 +129,8 @@ def clear(width: int, height: int, depth: float, colour: tuple | None = None) ->
     GL.glEnable(GL.GL_SCISSOR_TEST)
     GL.glScissor(0, 0, width, height)
     GL.glClear(bits)
+    for i in range(1, zeroed + 1):
+        GL.glClearBufferfv(GL.GL_COLOR, i, np.zeros(4, np.float32))
     GL.glDisable(GL.GL_SCISSOR_TEST)
 
 

@@ -27,6 +27,9 @@ out vec3 v_world;
 out vec3 v_normal;
 flat out vec3 v_eye;
 flat out int v_tile;
+#ifdef GEOMETRY
+out vec3 v_local;
+#endif
 #endif
 
 vec4 row(int x, int tile) { return u_rows[tile * u_stride + x]; }  // plain loads: texelFetch costs more on llvmpipe
@@ -49,6 +52,9 @@ void main() {
     v_normal = mat3(model) * a_normal;
     v_eye = row(4, tile).xyz;
     v_tile = tile;
+#ifdef GEOMETRY
+    v_local = position;
+#endif
 #endif
     gl_ClipDistance[0] = clip.w + clip.y;  // stay inside the tile...
     gl_ClipDistance[1] = clip.w - clip.y;
@@ -67,6 +73,13 @@ in vec3 v_normal;
 flat in vec3 v_eye;
 flat in int v_tile;
 layout(location = 0) out vec4 o_color;  // sRGB colour, alpha = instance id / 255
+#ifdef GEOMETRY
+in vec3 v_local;
+layout(location = 1) out vec4 o_normal;  // world frame
+layout(location = 2) out vec4 o_coords;  // body frame, scaled to the box; 0 off the objects
+uniform vec3 u_box_lo;
+uniform vec3 u_box_size;
+#endif
 
 uniform vec3 u_albedo;      // linear
 uniform float u_roughness;
@@ -153,6 +166,15 @@ void main() {
     vec3 c = tonemap(shade(u_albedo, u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
 #endif
     o_color = vec4(mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)), u_id);  // sRGB
+#ifdef GEOMETRY
+#ifdef FLOOR
+    o_normal = vec4(0.0, 0.0, 1.0, 0.0);
+    o_coords = vec4(0.0);
+#else
+    o_normal = vec4(normalize(v_normal), 0.0);
+    o_coords = u_id > 0.0 ? vec4(clamp((v_local - u_box_lo) / u_box_size, 0.0, 1.0), 0.0) : vec4(0.0);
+#endif
+#endif
 }
 """
 
@@ -166,28 +188,47 @@ void main() {  // one triangle covering the viewport
 RESOLVE_FS = """
 // Each output pixel gathers SCALE x SCALE pixels x SAMPLES samples: colour is their
 // mean; id is the one covering most samples (ties: the nearest), depth and flow are
-// that surface's. Defines: SAMPLES, SCALE, FLOW.
+// that surface's, normals and coords (GEOMETRY) its samples' mean. Defines: SAMPLES, SCALE,
+// FLOW, BACKWARD (each with its output location), GEOMETRY (locations LOC_NORMAL, LOC_COORDS).
 #define N (SCALE * SCALE * SAMPLES)
 #if SAMPLES > 1
-uniform sampler2DMS u_color;
-uniform sampler2DMS u_depth;
+#define SAMPLER sampler2DMS
 #define FETCH(t, p, s) texelFetch(t, p, s)
 #else
-uniform sampler2D u_color;
-uniform sampler2D u_depth;
+#define SAMPLER sampler2D
 #define FETCH(t, p, s) texelFetch(t, p, 0)
+#endif
+uniform SAMPLER u_color;
+uniform SAMPLER u_depth;
+#ifdef GEOMETRY
+uniform SAMPLER u_normal;
+uniform SAMPLER u_coords;
+layout(location = LOC_NORMAL) out vec4 o_normal;
+layout(location = LOC_COORDS) out vec4 o_coords;
 #endif
 uniform float u_near;
 layout(location = 0) out vec4 o_color;
 layout(location = 1) out float o_depth;
 layout(location = 2) out float o_id;    // R8: id / 255
-#ifdef FLOW
-layout(location = 3) out vec2 o_flow;
-uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2, one row per frame
+#if defined(FLOW) || defined(BACKWARD)
+uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2; row t forward, T + t backward
 uniform int u_first;
-uniform int u_last;         // the clip's last frame: nothing follows it, its flow is 0
+uniform int u_last;         // the clip's last frame: nothing follows it, its flow is 0 (and nothing precedes frame 0)
 uniform int u_height;       // output tile height
 uniform vec4 u_intrinsics;  // fx, fy, cx, cy (output pixels)
+
+vec2 flow(int row, vec2 uv, vec4 cam, float id) {  // where the surface seen at uv is seen in the frame of `row`'s warp
+    int k = 3 * int(round(id * 255.0));
+    vec4 q = vec4(dot(texelFetch(u_flow, ivec2(k, row), 0), cam), dot(texelFetch(u_flow, ivec2(k + 1, row), 0), cam),
+                  0.0, dot(texelFetch(u_flow, ivec2(k + 2, row), 0), cam));
+    return q.xy / max(q.w, 1e-6) - uv;
+}
+#endif
+#ifdef FLOW
+layout(location = LOC_FLOW) out vec2 o_flow;
+#endif
+#ifdef BACKWARD
+layout(location = LOC_BACKWARD) out vec2 o_backward;
 #endif
 
 void main() {
@@ -226,17 +267,32 @@ void main() {
     o_color = vec4(colour / float(N), 1.0);
     o_id = id;
     o_depth = z;
-#ifdef FLOW
-    o_flow = vec2(0.0);
+#if defined(FLOW) || defined(BACKWARD)
     int frame = u_first + out_px.y / u_height;
-    if (d > 0.0 && frame < u_last) {
-        vec2 uv = vec2(gl_FragCoord.x, gl_FragCoord.y - float((out_px.y / u_height) * u_height));
-        vec4 cam = vec4((uv.x - u_intrinsics.z) / u_intrinsics.x * z, -(uv.y - u_intrinsics.w) / u_intrinsics.y * z, -z, 1.0);
-        int k = 3 * int(round(id * 255.0));
-        vec4 q = vec4(dot(texelFetch(u_flow, ivec2(k, frame), 0), cam), dot(texelFetch(u_flow, ivec2(k + 1, frame), 0), cam),
-                      0.0, dot(texelFetch(u_flow, ivec2(k + 2, frame), 0), cam));
-        o_flow = q.xy / max(q.w, 1e-6) - uv;
+    vec2 uv = vec2(gl_FragCoord.x, gl_FragCoord.y - float((out_px.y / u_height) * u_height));
+    vec4 cam = vec4((uv.x - u_intrinsics.z) / u_intrinsics.x * z, -(uv.y - u_intrinsics.w) / u_intrinsics.y * z, -z, 1.0);
+#endif
+#ifdef FLOW
+    o_flow = d > 0.0 && frame < u_last ? flow(frame, uv, cam, id) : vec2(0.0);
+#endif
+#ifdef BACKWARD
+    o_backward = d > 0.0 && frame > 0 ? flow(u_last + 1 + frame, uv, cam, id) : vec2(0.0);
+#endif
+#ifdef GEOMETRY
+    // the winning surface's samples (background samples hold zeros and are left out by depth)
+    vec3 normal = vec3(0.0);
+    vec4 coords = vec4(0.0);
+    for (int j = 0; j < SCALE; ++j)
+    for (int i = 0; i < SCALE; ++i)
+    for (int s = 0; s < SAMPLES; ++s) {
+        ivec2 p = out_px * SCALE + ivec2(i, j);
+        int k = (j * SCALE + i) * SAMPLES + s;
+        bool mine = ids[k] == id && depths[k] > 0.0;
+        normal += mine ? FETCH(u_normal, p, s).xyz : vec3(0.0);
+        coords += mine ? vec4(FETCH(u_coords, p, s).xyz, 1.0) : vec4(0.0);
     }
+    o_normal = vec4(d > 0.0 ? normalize(normal + vec3(0.0, 0.0, 1e-9)) : vec3(0.0), 0.0);
+    o_coords = vec4(coords.xyz / max(coords.w, 1.0), 0.0);
 #endif
 }
 """

@@ -152,13 +152,18 @@ class Event:
     time_s: float
     subjects: tuple[str, ...]  # object names, or "floor" / a static's name
     value: float = 0.0
+    impulse: float | None = None  # contact_begin only: N*s, the largest normal impulse of one physics step
+    normal: tuple[float, float, float] | None = None  # contact_begin only: unit, from subjects[1] towards subjects[0]
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain values; impulse and normal only where set (contact_begin)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
     @staticmethod
     def from_dict(d: dict) -> "Event":
-        return Event(d["kind"], d["frame"], d["time_s"], tuple(d["subjects"]), d.get("value", 0.0))
+        normal = d.get("normal")
+        return Event(d["kind"], d["frame"], d["time_s"], tuple(d["subjects"]), d.get("value", 0.0),
+                     d.get("impulse"), None if normal is None else tuple(normal))
 
 
 @dataclass(frozen=True, eq=False)

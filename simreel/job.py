@@ -172,9 +172,9 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
         "linear_velocities": traj.linear_velocities,
         "angular_velocities": traj.angular_velocities,
     }}
-    for modality in ("depth", "ids", "flow"):
-        if modality in config.modalities:
-            arrays[modality] = {modality: getattr(frames, modality)}
+    for modality in config.modalities:
+        if modality != "rgb":
+            arrays[modality] = frames.arrays(modality)
     text = captions.short[config.languages[0]]
     return shards.Sample(p.key, frames.rgb, p.clip.fps, meta, text, arrays), scene.rejections
 
