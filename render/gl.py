@@ -49,6 +49,8 @@ class Program:
             a = np.asarray(value, dtype=np.float32)
             if a.shape == (4, 4):
                 GL.glUniformMatrix4fv(loc, 1, GL.GL_TRUE, a)
+            elif a.ndim == 2 and a.shape[1] == 3:  # an array of vec3
+                GL.glUniform3fv(loc, len(a), np.ascontiguousarray(a))
             else:
                 {2: GL.glUniform2fv, 3: GL.glUniform3fv, 4: GL.glUniform4fv}[a.size](loc, 1, a)
 

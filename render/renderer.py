@@ -23,14 +23,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+import trimesh
 
 from simreel.render import gl, meshes, shaders, transforms, truth
 from simreel.render.egl import Context, import_gl
+from simreel.render.environment import linear, world_light
 from simreel.render.frames import MODALITIES, Frames
 from simreel.render.quality import Quality, resolve_quality
 from simreel.scenes import camera
 from simreel.scenes.types import SceneSpec, Trajectory
 from simreel.scenes.vocabulary import COLOURS, MATERIALS
+from simreel.scenes.worlds import ENVIRONMENTS, FLOORS, TEXTURES
 
 GL = import_gl()
 
@@ -39,12 +42,6 @@ FOG = (3.0, 12.0)  # the floor fades into the background between these multiples
 MESH_CACHE = 64  # GPU meshes kept; dims vary per object, so cross-clip hits are rare and the bound keeps workers flat
 MAX_BATCH_SAMPLES = 1 << 21  # multisample texels per batch: ~16 MB of colour + depth; larger batches are no faster
 SHADOW_TILE = (64, 2048)  # shadow-map tile size bounds, texels
-
-
-def linear(srgb) -> np.ndarray:
-    """sRGB bytes -> linear [0, 1]."""
-    c = np.asarray(srgb, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
 class _Mesh:
@@ -139,6 +136,8 @@ class _Draw:
     material: str
     id: int
     box: tuple[np.ndarray, np.ndarray] | None = None  # (low corner, size) in the body frame, for coords
+    texture: int = 0  # 1 + index in worlds.TEXTURES; 0 = plain
+    seed: tuple[float, float, float] = (0.0, 0.0, 0.0)  # shifts the pattern
 
 
 @dataclass
@@ -156,6 +155,7 @@ class _Clip:
     shadow_tile: int
     tiles: int  # frames per batch: set by image size, quality and object count, never by clip length
     outputs: tuple[str, ...]  # the resolve pass's, `_outputs`
+    world: bool  # drawn in a world (spec.world): sky dome, floor kinds, patterns, sky light
 
 
 class Renderer:
@@ -179,6 +179,7 @@ class Renderer:
         self._frame_buffer = gl.uniform_buffer(16 * self._frame_rows, gl.UNIFORM_BLOCKS.index("FrameTable"))
         self._empty_vao = GL.glGenVertexArrays(1)
         self._floor = _Mesh(*_floor_grid())
+        self._sky = _Mesh(*meshes.vertex_arrays(trimesh.creation.icosphere(subdivisions=2), 180.0))
         gl.clip_control_zero_to_one()
 
     def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",)) -> Frames:
@@ -222,7 +223,7 @@ class Renderer:
         if self._context is None:
             return
         self._context.make_current()
-        for m in [*self._meshes.values(), self._floor]:
+        for m in [*self._meshes.values(), self._floor, self._sky]:
             m.delete()
         for p in self._programs.values():
             p.delete()
@@ -278,20 +279,32 @@ class Renderer:
 
         radii = _radii_px(spec, trajectory, K, poses) * ss
         geometry = "normals" in outputs
+        patterns = spec.world.textures if spec.world is not None else ()
         draws = [_Draw(self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1,
-                       truth.object_box(o) if geometry else None)
+                       truth.object_box(o) if geometry else None,
+                       TEXTURES.index(patterns[k]) + 1 if k < len(patterns) and patterns[k] else 0,
+                       tuple(np.random.default_rng([spec.seed, k]).uniform(0.0, 100.0, 3)))
                  for k, (o, r) in enumerate(zip(spec.objects, radii))]
         draws += [_Draw(self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
         footprint = transforms.shadow_footprint(light, sun, FLOOR_HALF) if light is not None else (0.0, 0.0, 0.0, 0.0)
-        clip = _Clip(spec, K, poses, table, draws, light, light_width, footprint, shadow_tile, tiles, outputs)
+        clip = _Clip(spec, K, poses, table, draws, light, light_width, footprint, shadow_tile, tiles, outputs,
+                     spec.world is not None)
         self._set_clip_uniforms(clip, sun)
         return clip
 
     def _set_clip_uniforms(self, clip: _Clip, sun: np.ndarray) -> None:
         spec, floor, lit = clip.spec, clip.spec.floor, clip.spec.light
-        shadows, geometry = clip.light is not None, "normals" in clip.outputs
-        for is_floor, has_shadows in {(False, shadows), (True, False), (True, shadows)}:
-            p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows, GEOMETRY=geometry)
+        shadows, geometry, world = clip.light is not None, "normals" in clip.outputs, clip.world
+        variants = {(False, shadows, False), (True, False, False), (True, shadows, False)} | ({(False, False, True)} if world else set())
+        lights = world_light(spec) if world else {}
+        for is_floor, has_shadows, sky in variants:
+            p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows, GEOMETRY=geometry, WORLD=world, SKY=sky)
+            for name, value in lights.items():
+                p.set(name, value)
+            if world:
+                p.set("u_floor_kind", FLOORS.index(spec.world.floor))
+            if sky:
+                p.set("u_slot", len(spec.objects) + len(spec.statics))
             p.set("u_stride", clip.table.shape[1])
             p.set("u_tiles", clip.tiles)
             p.set("u_sun_dir", sun)
@@ -401,13 +414,16 @@ class Renderer:
         shadows = clip.light is not None
         if shadows:
             _bind(1, GL.GL_TEXTURE_RECTANGLE, self._target("shadows").depth)
-        p = self._program("scene", FLOOR=False, SHADOWS=shadows, GEOMETRY=geometry)
+        p = self._program("scene", FLOOR=False, SHADOWS=shadows, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
         for d in clip.draws:
             m = MATERIALS[d.material]
             p.set("u_slot", d.slot)
             if d.box is not None:
                 p.set("u_box_lo", d.box[0])
                 p.set("u_box_size", d.box[1])
+            if clip.world:
+                p.set("u_texture", d.texture)
+                p.set("u_tex_seed", np.asarray(d.seed))
             p.set("u_albedo", linear(COLOURS[d.colour]))
             p.set("u_roughness", m.roughness)
             p.set("u_metallic", m.metallic)
@@ -416,10 +432,16 @@ class Renderer:
         # The floor last, so the depth test spares its shading under objects; its centre
         # cell (where shadows can fall) apart, so the rest skips the shadow lookup.
         if shadows:
-            self._program("scene", FLOOR=True, SHADOWS=True, GEOMETRY=geometry)
+            self._program("scene", FLOOR=True, SHADOWS=True, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
             self._floor.draw(n, 0, 6)
-        self._program("scene", FLOOR=True, SHADOWS=False, GEOMETRY=geometry)
+        self._program("scene", FLOOR=True, SHADOWS=False, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
         self._floor.draw(n, 6 if shadows else 0)
+        if clip.world:  # the sky last, only where nothing was drawn (it writes depth 0: nothing hit)
+            _state(depth=GL.GL_GEQUAL, cull=None, front=GL.GL_CW)
+            GL.glDepthMask(GL.GL_FALSE)
+            self._program("scene", FLOOR=False, SHADOWS=False, GEOMETRY=geometry, WORLD=True, SKY=True)
+            self._sky.draw(n)
+            GL.glDepthMask(GL.GL_TRUE)
 
     def _resolve_pass(self, clip: _Clip, first: int, n: int) -> None:
         targets = self._target("frames")
@@ -503,5 +525,9 @@ def _check(spec: SceneSpec, trajectory: Trajectory) -> None:
     for item in spec.objects + spec.statics:
         if item.colour not in COLOURS or item.material not in MATERIALS:
             raise ValueError(f"{item.name}: colour {item.colour!r} / material {item.material!r} not in scenes.vocabulary")
+    world = spec.world
+    if world is not None and (world.floor not in FLOORS or world.environment not in ENVIRONMENTS
+                              or not set(world.textures) <= {"", *TEXTURES} or len(world.textures) > N):
+        raise ValueError(f"world {world} names a floor, environment or texture not in scenes.worlds")
     if spec.width < 1 or spec.height < 1:
         raise ValueError(f"bad image size {spec.width}x{spec.height}")

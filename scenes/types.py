@@ -76,6 +76,16 @@ class FloorSpec:
 
 
 @dataclass(frozen=True)
+class WorldSpec:
+    """The look of a scene beyond its objects' colours (`scenes.worlds`): pixels and captions
+    only, never physics. A scene without one is drawn as before: a checker under a flat sky."""
+
+    floor: str  # one of worlds.FLOORS
+    environment: str  # one of worlds.ENVIRONMENTS: the sky and the light it gives
+    textures: tuple[str, ...] = ()  # per object (as `objects`), one of worlds.TEXTURES; "" = plain
+
+
+@dataclass(frozen=True)
 class SceneSpec:
     family: str
     seed: int
@@ -90,6 +100,7 @@ class SceneSpec:
     height: int = 64
     gravity: float = 9.81
     params: tuple[tuple[str, Any], ...] = ()  # family-specific facts worth keeping (e.g. ramp angle)
+    world: WorldSpec | None = None  # floor kind, environment, textures; None: the classic look
 
     @property
     def num_frames(self) -> int:
@@ -102,8 +113,12 @@ class SceneSpec:
         raise KeyError(f"no object {name!r} in scene; objects are {[o.name for o in self.objects]}")
 
     def to_dict(self) -> dict:
-        """JSON-able; `params` as an object {name: value} (one type per name), so a table reader types it."""
-        return {**dataclasses.asdict(self), "params": dict(self.params)}
+        """JSON-able; `params` as an object {name: value} (one type per name), so a table reader types it.
+        `world` only when set, so scenes in the classic look keep their JSON."""
+        d = {**dataclasses.asdict(self), "params": dict(self.params)}
+        if self.world is None:
+            del d["world"]
+        return d
 
     @staticmethod
     def from_dict(d: dict) -> "SceneSpec":
@@ -126,6 +141,7 @@ class SceneSpec:
             height=d["height"],
             gravity=d["gravity"],
             params=params,
+            world=WorldSpec(**{k: tup(v) for k, v in d["world"].items()}) if d.get("world") else None,
         )
 
     def to_json(self) -> str:
