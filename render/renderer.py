@@ -182,17 +182,51 @@ class Renderer:
         self._sky = _Mesh(*meshes.vertex_arrays(trimesh.creation.icosphere(subdivisions=2), 180.0))
         gl.clip_control_zero_to_one()
 
-    def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",)) -> Frames:
-        """Frames of `spec` moving as `trajectory`. rgb always; add any of `MODALITIES` as needed."""
+    def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",), motion_blur: int = 1) -> Frames:
+        """Frames of `spec` moving as `trajectory`. rgb always; add any of `MODALITIES` as needed.
+
+        motion_blur: rgb averages this many sub-frames spread over a 180-degree shutter centred
+        on each frame (1 = none); ground truth stays that of the frame's instant."""
         modalities = tuple(modalities)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
             raise ValueError(f"unknown modalities {unknown}; choose from {MODALITIES}")
         _check(spec, trajectory)
+        if not isinstance(motion_blur, int) or motion_blur < 1:
+            raise ValueError(f"motion_blur must be a whole number of sub-frames >= 1, not {motion_blur!r}")
         if self._context is None:
             raise RuntimeError("this Renderer is closed; make a new one")
         self._context.make_current()
-        clip = self._prepare(spec, trajectory, _outputs(modalities))
+        out = self._draw(spec, trajectory, modalities)
+        if motion_blur > 1:
+            out["rgb"] = self._blurred(spec, trajectory, motion_blur)
+        poses = camera.camera_poses(spec.camera, trajectory.num_frames)
+        if "normals" in out:
+            out["normals"] = truth.camera_normals(out["normals"], poses)
+        if "boxes" in modalities:
+            out["bbox_2d"], out["visible_px"] = truth.boxes_2d(out["ids"], len(spec.objects))
+            out["bbox_3d"] = truth.boxes_3d(spec.objects, transforms.object_matrices(trajectory))
+            if "ids" not in modalities:
+                del out["ids"]
+        return Frames(rgb=out.pop("rgb"), depth=out.pop("depth", None), ids=out.pop("ids", None),
+                      flow=out.pop("flow", None), K=camera.intrinsics(spec.camera, spec.width, spec.height),
+                      poses=poses, **out)
+
+    def _blurred(self, spec: SceneSpec, trajectory: Trajectory, samples: int) -> np.ndarray:
+        """rgb [T, H, W, 3]: each frame the mean (in linear light) of `samples` sub-frames at
+        t + (j / (samples - 1) - 1/2) / 2, j = 0..samples-1, poses interpolated between frames."""
+        T, steps = trajectory.num_frames, 4 * (samples - 1)  # sub-frame times are multiples of 1 / steps
+        ticks = np.arange(T)[:, None] * steps + 2 * np.arange(samples)[None] - (samples - 1)
+        ticks = np.clip(ticks, 0, (T - 1) * steps).ravel()
+        poses = camera.camera_poses(spec.camera, (T - 1) * steps + 1)[ticks]
+        rgb = self._draw(spec, _resample(trajectory, ticks / steps), ("rgb",), poses)["rgb"]
+        mean = _LINEAR[rgb].reshape(T, samples, *rgb.shape[1:]).mean(1)
+        return np.round(255.0 * np.where(mean <= 0.0031308, 12.92 * mean, 1.055 * mean ** (1 / 2.4) - 0.055)).astype(np.uint8)
+
+    def _draw(self, spec: SceneSpec, trajectory: Trajectory, modalities: tuple[str, ...],
+              poses: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The resolve pass's arrays for `modalities` (ids too when boxes need them), by name."""
+        clip = self._prepare(spec, trajectory, _outputs(modalities), poses)
         W, H, T = spec.width, spec.height, trajectory.num_frames
         wanted = set(modalities) | {"rgb"} | ({"ids"} if "boxes" in modalities else set())
         out = {name: np.empty((T, H, W, OUTPUTS[name][3]) if OUTPUTS[name][3] else (T, H, W), OUTPUTS[name][4])
@@ -208,15 +242,7 @@ class Renderer:
             for attachment, name in enumerate(clip.outputs):
                 if name in out:
                     gl.read(framebuffer, attachment, W, H * n, *OUTPUTS[name][1:3], out[name][first:first + n])
-        if "normals" in out:
-            out["normals"] = truth.camera_normals(out["normals"], clip.poses)
-        if "boxes" in modalities:
-            out["bbox_2d"], out["visible_px"] = truth.boxes_2d(out["ids"], len(spec.objects))
-            out["bbox_3d"] = truth.boxes_3d(spec.objects, transforms.object_matrices(trajectory))
-            if "ids" not in modalities:
-                del out["ids"]
-        return Frames(rgb=out.pop("rgb"), depth=out.pop("depth", None), ids=out.pop("ids", None),
-                      flow=out.pop("flow", None), K=clip.K, poses=clip.poses, **out)
+        return out
 
     def close(self) -> None:
         """Free GL objects and the context (also on leaving a `with` block)."""
@@ -244,12 +270,14 @@ class Renderer:
 
     # -- per clip -----------------------------------------------------------------
 
-    def _prepare(self, spec: SceneSpec, trajectory: Trajectory, outputs: tuple[str, ...]) -> _Clip:
-        """Upload the clip's tables, size the targets, set every uniform fixed over the clip."""
+    def _prepare(self, spec: SceneSpec, trajectory: Trajectory, outputs: tuple[str, ...],
+                 poses: np.ndarray | None = None) -> _Clip:
+        """Upload the clip's tables, size the targets, set every uniform fixed over the clip.
+        `poses`: the camera's, when not the spec's rig at each frame (motion blur's sub-frames)."""
         W, H, T = spec.width, spec.height, trajectory.num_frames
         q, ss = self.quality, self.quality.supersample
         K = camera.intrinsics(spec.camera, W, H)
-        poses = camera.camera_poses(spec.camera, T)
+        poses = camera.camera_poses(spec.camera, T) if poses is None else poses
         objects = transforms.object_matrices(trajectory)
         statics = transforms.static_matrices(spec.statics)
         models = np.concatenate(
@@ -458,6 +486,29 @@ class Renderer:
         self._resolve_program(clip.outputs).set("u_first", first)
         GL.glBindVertexArray(self._empty_vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+
+_LINEAR = linear(np.arange(256)).astype(np.float32)  # sRGB byte -> linear
+
+
+def _resample(trajectory: Trajectory, times: np.ndarray) -> Trajectory:
+    """The trajectory at fractional frame `times`: positions and velocities linear, orientations
+    normalised-linear (each pair on the same hemisphere) between the frames around each time."""
+    T = trajectory.num_frames
+    i = np.clip(np.floor(times).astype(int), 0, max(T - 2, 0))
+    j = np.minimum(i + 1, T - 1)
+    f = (times - i)[:, None, None]
+
+    def lerp(a):
+        return a[i] * (1 - f) + a[j] * f
+
+    q0, q1 = trajectory.orientations[i], trajectory.orientations[j]
+    q1 = np.where((q0 * q1).sum(-1, keepdims=True) < 0, -q1, q1)
+    q = q0 * (1 - f) + q1 * f
+    return Trajectory(fps=trajectory.fps, names=trajectory.names, positions=lerp(trajectory.positions),
+                      orientations=q / np.linalg.norm(q, axis=-1, keepdims=True),
+                      linear_velocities=lerp(trajectory.linear_velocities),
+                      angular_velocities=lerp(trajectory.angular_velocities))
 
 
 def _bind(unit: int, target: int, texture: int) -> None:

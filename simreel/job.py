@@ -38,6 +38,7 @@ import yaml
 from simreel import captioning
 from simreel import scenes
 from simreel import shards
+from simreel.scenes import worlds
 from simreel.shards import storage
 from simreel.shards.card import MARK, render_card
 from simreel.shards.lock import Busy, locked
@@ -138,8 +139,11 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
     """Simulate, render and caption one planned sample; returns it and the scenes rejected on the way."""
     t0 = time.perf_counter()
     scene = scenes.make(p.family, p.seed, p.clip, physics)
+    if config.world:  # looks only: the simulated motion stays as it is
+        scene = dataclasses.replace(scene, spec=worlds.dress(scene.spec, p.seed, config.floors, config.environments,
+                                                             config.textures))
     t1 = time.perf_counter()
-    frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
+    frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities, motion_blur=config.motion_blur)
     t2 = time.perf_counter()
     # the questions' other worlds in the same client: the longer one continues the scene's live world
     captions = captioning.describe(scene.spec, scene.trajectory, languages=config.languages,
