@@ -58,7 +58,8 @@ def test_a_sample_that_mixes_types_is_refused_when_written(tmp_path):
 def dataset(tmp_path_factory, simreel) -> Path:
     out = tmp_path_factory.mktemp("hf") / "ds"
     simreel("generate", str(ROOT / "configs" / "tiny.yaml"), "--out", str(out), "num_samples=10",
-            "samples_per_shard=5", f"modalities=[{','.join(MODALITIES)}]", timeout=300)
+            "samples_per_shard=5", f"modalities=[{','.join(MODALITIES)}]", "world={}", "render.motion_blur=2",
+            timeout=300)
     return out
 
 
@@ -113,7 +114,9 @@ def test_datasets_loads_every_sample_with_every_member(dataset, truth, how, tmp_
 def test_the_card_declares_every_column(dataset, truth):
     datasets = pytest.importorskip("datasets")
 
-    header = yaml.safe_load((dataset / "README.md").read_text().split("---")[1])
+    card = (dataset / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert "- floors: " in card and "- environments: " in card and "`KEY.boxes.npz`" in card
     features = datasets.Features._from_yaml_list(header["dataset_info"]["features"])
     assert sorted(features) == sorted(["mp4", "json", "txt", "traj.npz", "__key__", "__url__"]
                                       + [f"{m}.npz" for m in MODALITIES if m != "rgb"])
@@ -123,6 +126,8 @@ def test_the_card_declares_every_column(dataset, truth):
     assert features["boxes.npz"]["visible_px"].feature.feature == datasets.Value("int32")
     contact = next(e for raw in truth.values() for e in json.loads(raw["json"])["events"] if e["kind"] == "contact_begin")
     assert len(contact["normal"]) == 3 and contact["impulse"] > 0
+    world = features["json"]["scene"]["world"]
+    assert world["floor"] == datasets.Value("string") and world["textures"].feature == datasets.Value("string")
 
 
 @pytest.mark.slow
@@ -138,4 +143,6 @@ def test_mp4_folder_export_loads_as_a_videofolder(dataset, truth, tmp_path):
         raw = truth[row["key"]]
         video = row["video"]["bytes"] or Path(row["video"]["path"]).read_bytes()  # a folder's videos load as paths
         assert video == raw["mp4"] and row["text"] == raw["txt"].decode("utf-8")
-        assert row["family"] == json.loads(raw["json"])["family"]
+        meta = json.loads(raw["json"])
+        assert row["family"] == meta["family"] and row["modalities"] == meta["modalities"]
+        assert (row["floor"], row["environment"]) == (meta["scene"]["world"]["floor"], meta["scene"]["world"]["environment"])

@@ -157,6 +157,8 @@ def test_world_config_knobs_default_to_the_classic_look():
     assert dressed.hash != default.hash and load_dataset(None, _overrides(dressed.to_dict())).hash == dressed.hash
     some = load_dataset("configs/default.yaml", ["world.floors=[planks]", "world.textures=false"])
     assert some.floors == ("planks",) and not some.textures
+    shipped = load_dataset("configs/worlds.yaml")
+    assert shipped.world and shipped.motion_blur == 3 and "boxes" in shipped.modalities
     with pytest.raises(ConfigError, match="world.floors"):
         load_dataset("configs/default.yaml", ["world.floors=[lava]"])
     with pytest.raises(ConfigError, match="render.motion_blur"):
