@@ -1,6 +1,7 @@
 """Factory throughput, cost and memory, measured side by side in one run.
 
     .venv/bin/python benchmarks/pipeline.py [--clips 200] [--repeats 2] [--memory-clips 1000] [--usd-per-core-hour 0.04]
+                                            [--set KEY=VALUE ...]   # e.g. --set 'world={}': the throughput runs in worlds
 
 Runs configs/default.yaml (16 frames at 64x64, RGB + instance ids, captions in English and
 Chinese, QA) through `simreel.job.generate`, each run starting its own local Ray the way
@@ -177,6 +178,8 @@ def main() -> int:
                     help="throughput runs per worker count, alternated 1, 2, 1, 2, ...; the best of each counts "
                          "(the machine is shared: the best run is the one least disturbed)")
     ap.add_argument("--memory-clips", type=int, default=1000, help="clips in the memory run (default 1000, >= 100)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a field of default.yaml in the throughput runs (repeatable)")
     ap.add_argument("--usd-per-core-hour", type=float, default=0.04,
                     help="price of one core for an hour (default 0.04: on-demand cloud compute vCPU, 2026)")
     args = ap.parse_args()
@@ -184,7 +187,7 @@ def main() -> int:
         ap.error("--memory-clips must be at least 100")
 
     default = ROOT / "configs/default.yaml"
-    base = load_dataset(default, [f"num_samples={args.clips}", "samples_per_shard=10"])
+    base = load_dataset(default, [f"num_samples={args.clips}", "samples_per_shard=10", *args.set])
     print(f"config: configs/default.yaml, {args.clips} clips of 16 frames at 64x64, rgb+ids, captions en+zh + QA, "
           f"10 clips per shard; price ${args.usd_per_core_hour}/core-hour", flush=True)
     print(f"before: {load()}", flush=True)

@@ -2,7 +2,8 @@
 
 The standard scene (`render.standard`: 6 objects, shadows on) renders RGB + depth + ids
 at 64², 128² and 256², 48 frames per clip, with
-  (a) ours: `render.Renderer("default")` (4x MSAA, shadows);
+  (a) ours: `render.Renderer("default")` (4x MSAA, shadows); also in a world (`scenes.worlds`:
+      plank floor, clear-day sky with its spherical-harmonics light, textured objects);
   (b) pyrender the plain way: per frame one `OffscreenRenderer.render` (RGB + depth,
       directional shadows) and one `RenderFlags.SEG` pass for ids;
   (c) pybullet `getCameraImage(..., renderer=ER_TINY_RENDERER)`: RGB + depth + ids in
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 SIZES = (64, 128, 256)
-RENDERERS = ("ours", "pyrender", "tiny")
+RENDERERS = ("ours", "world", "pyrender", "tiny")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,6 +48,13 @@ def _worker_ours():
         return _elapsed(clocks)
 
     return run
+
+
+def _worker_world():
+    from simreel.scenes import worlds
+
+    plain = _worker_ours()
+    return lambda spec, trajectory: plain(worlds.dress(spec, 0, ("planks",), ("clear_day",), True), trajectory)
 
 
 def _worker_pyrender():
@@ -118,7 +126,7 @@ def worker(name: str) -> None:
     """Answer requests {"size", "shadows", "frames"} on stdin with {"wall", "cpu"} seconds on stdout."""
     from simreel.render.standard import standard_scene
 
-    run = {"ours": _worker_ours, "pyrender": _worker_pyrender, "tiny": _worker_tiny}[name]()
+    run = {"ours": _worker_ours, "world": _worker_world, "pyrender": _worker_pyrender, "tiny": _worker_tiny}[name]()
     warm = set()
     for line in sys.stdin:
         req = json.loads(line)
@@ -164,7 +172,7 @@ def main() -> int:
         return 0
 
     # (renderer, shadows): (b) with shadows like (a); (c) has none, so (a) also runs without them
-    runs = [("ours", True), ("pyrender", True), ("tiny", False), ("ours", False)]
+    runs = [("ours", True), ("world", True), ("pyrender", True), ("tiny", False), ("ours", False), ("world", False)]
     workers = {name: Worker(name) for name in RENDERERS}
     seconds: dict[tuple, list[float]] = {}
     try:
@@ -187,8 +195,9 @@ def main() -> int:
         return {s: round(fps[ours][s] / fps[theirs][s], 2) for s in fps[ours]}
 
     fps, cpu_fps = table("wall"), table("cpu")
-    labels = {"ours": "(a) ours, shadows", "pyrender": "(b) pyrender plain, shadows",
-              "tiny": "(c) pybullet tiny, no shadows", "ours_no_shadows": "(a) ours, no shadows"}
+    labels = {"ours": "(a) ours, shadows", "world": "(a) ours in a world, shadows",
+              "pyrender": "(b) pyrender plain, shadows", "tiny": "(c) pybullet tiny, no shadows",
+              "ours_no_shadows": "(a) ours, no shadows", "world_no_shadows": "(a) ours in a world, no shadows"}
     print(f"{args.frames} frames per clip, RGB + depth + ids, LP_NUM_THREADS=1, median of {args.rounds} rounds")
     for title, figures in (("frames/s (wall clock)", fps), ("frames/s of CPU time (all threads)", cpu_fps)):
         print(f"{title:38s}" + "".join(f"{s + '²':>9s}" for s in fps["ours"]))
@@ -196,6 +205,9 @@ def main() -> int:
             print(f"  {label:36s}" + "".join(f"{v:9.1f}" for v in figures[key].values()))
         print(f"  {'a/b (shadows on)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'ours', 'pyrender').values()))
         print(f"  {'a/c (shadows off)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'ours_no_shadows', 'tiny').values()))
+        print(f"  {'world a/b (shadows on)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'world', 'pyrender').values()))
+        print(f"  {'world a/c (shadows off)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'world_no_shadows', 'tiny').values()))
+        print(f"  {'world / plain (shadows on)':36s}" + "".join(f"{v:9.2f}" for v in ratios(figures, 'world', 'ours').values()))
     print(json.dumps({
         "fps": fps,
         "ratio_vs_pyrender": ratios(fps, "ours", "pyrender"),
@@ -203,6 +215,9 @@ def main() -> int:
         "cpu_fps": cpu_fps,
         "cpu_ratio_vs_pyrender": ratios(cpu_fps, "ours", "pyrender"),
         "cpu_ratio_vs_tiny": ratios(cpu_fps, "ours_no_shadows", "tiny"),
+        "world_ratio_vs_pyrender": ratios(fps, "world", "pyrender"),
+        "world_ratio_vs_tiny": ratios(fps, "world_no_shadows", "tiny"),
+        "world_vs_plain": ratios(fps, "world", "ours"),
         "frames": args.frames, "rounds": args.rounds, "lp_num_threads": 1,
     }))
     return 0

@@ -582,6 +582,12 @@ def _background(world: World, c: Claim) -> str | None:
     return None if colour_name_fits(c.object, rgb) else f"background {rgb} is not {c.object}"
 
 
+def _world(world: World, c: Claim) -> str | None:
+    w = world.spec.world
+    said = w and (w.floor if c.predicate == "floor_kind" else w.environment)
+    return None if said == c.object else f"the scene's {c.predicate} is {said}, not {c.object}"
+
+
 AT_ANCHOR = {"rests": "start", "topples": "end", "exits_view": "end", "enters_view": "end"}
 
 CHECKS: dict[str, Callable[[World, Claim], str | None]] = {
@@ -599,6 +605,7 @@ CHECKS: dict[str, Callable[[World, Claim], str | None]] = {
     "camera_angle": _camera_angle,
     "light_side": _light, "light_height": _light, "light_strength": _light, "shadows": _shadows,
     "floor_colours": _floor_colours, "background_colour": _background,
+    "floor_kind": _world, "environment": _world,
 }
 
 

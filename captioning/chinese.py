@@ -12,6 +12,10 @@ from simreel.scenes.library import chinese_names
 COLOUR = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色", "cyan": "青色", "blue": "蓝色",
           "purple": "紫色", "pink": "粉色", "brown": "棕色", "white": "白色", "gray": "灰色", "black": "黑色"}
 SIZE = {"small": "小", "medium": "中等大小的", "large": "大"}
+FLOOR_KINDS = {"planks": ("木地板", "木板地面"), "tiles": ("瓷砖地面", "方砖地面"), "concrete": ("水泥地面", "混凝土地面"),
+               "grass": ("草地", "草坪")}
+SETTINGS = {"clear_day": ("晴朗的蓝天下", "阳光明媚的白天"), "overcast": ("阴天里", "多云的灰色天空下"), "sunset": ("夕阳下", "日落时分"),
+            "night": ("夜晚", "漆黑的夜空下"), "studio": ("摄影棚里", "灰色的摄影棚中")}
 MATERIAL = {"rubber": "橡胶", "metal": "金属", "wood": "木制", "ice": "冰制", "plastic": "塑料"}
 MATERIAL_NOUN = {"rubber": "橡胶", "metal": "金属", "wood": "木头", "ice": "冰", "plastic": "塑料"}
 SHAPE = {"cube": ("立方体", "正方体"), "block": ("长方块", "长方体"), "sphere": ("球", "球体"),
@@ -205,13 +209,18 @@ class Chinese(Realiser):
         floor = m.slot("floor")
         checks = {"large": ("大格子的", "大方格的"), "small": ("小格子的", "细密方格的"), None: ("",)}[m.slot("checks")]
         checks = pick(rng, checks)
-        if floor is None:
+        kind = m.slot("kind")
+        if kind not in (None, "checker"):
+            floor_np = pick(rng, FLOOR_KINDS[kind])
+        elif floor is None:
             floor_np = f"{checks}棋盘格地面"
         elif floor[0] == floor[1]:
             floor_np = f"{checks}{FLOOR_COLOUR[floor[0]]}棋盘格地面"
         else:
             floor_np = f"{FLOOR_COLOUR[floor[0]]}与{FLOOR_COLOUR[floor[1]]}相间的{checks}棋盘格地面"
         text = pick(rng, (f"{floor_np}上有{count}", f"画面中，{count}位于{floor_np}上"))
+        if m.slot("environment"):
+            text = pick(rng, SETTINGS[m.slot("environment")]) + "，" + text
         bg = m.slot("background")
         if bg:
             text += pick(rng, (f"，背景是{FLOOR_COLOUR[bg]}的", f"，背景为{FLOOR_COLOUR[bg]}"))
@@ -264,6 +273,8 @@ class Chinese(Realiser):
         for m in extras:
             if m.kind == "camera" and m.slot("motion"):
                 text += "，" + self.camera(m, rng)[:-1]
+            elif m.kind == "setting" and m.slot("kind") not in (None, "checker"):
+                text = f"{pick(rng, SETTINGS[m.slot('environment')])}，在{pick(rng, FLOOR_KINDS[m.slot('kind')])}上，" + text
             elif m.kind == "setting" and m.slot("floor"):
                 a, b = (FLOOR_COLOUR[c] for c in m.slot("floor"))
                 text = (f"在{a}棋盘格地面上，" if a == b else f"在{a}与{b}相间的棋盘格地面上，") + text

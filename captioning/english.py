@@ -19,6 +19,11 @@ SHAPE = {"cube": ("cube",), "block": ("block", "brick", "cuboid"), "sphere": ("s
 PLURAL = {"cube": "cubes", "block": "blocks", "sphere": "spheres", "cylinder": "cylinders", "cone": "cones",
           "capsule": "capsules", "rock": "rocks"}
 STATIC = {"ramp": ("ramp", "slope"), "wall": ("wall",)}
+FLOOR_KINDS = {"planks": ("a wooden plank floor", "a floor of wooden boards"), "tiles": ("a tiled floor", "a floor of square tiles"),
+               "concrete": ("a concrete floor", "a bare concrete floor"), "grass": ("a grassy lawn", "a patch of grass")}
+SETTINGS = {"clear_day": (" under a clear blue sky", " on a sunny day"), "overcast": (" under an overcast sky", " on a grey, cloudy day"),
+            "sunset": (" at sunset", " in the orange light of sunset"), "night": (" at night", " under a dark night sky"),
+            "studio": (" in a studio", " in a grey studio")}
 NUMBER = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 SIDE = {"left": ("on the left", "on the left side of the frame", "at the left of the picture"),
         "right": ("on the right", "on the right side of the frame", "at the right of the picture"),
@@ -223,7 +228,10 @@ class English(Realiser):
         checks = {"large": (" with large squares", " with big checks"), "small": (" with small squares", " with fine checks"),
                   None: ("",)}[m.slot("checks")]
         checks = pick(rng, checks)
-        if floor is None:
+        kind = m.slot("kind")
+        if kind not in (None, "checker"):
+            floor_np = pick(rng, FLOOR_KINDS[kind])
+        elif floor is None:
             floor_np = f"a checkered floor{checks}"
         elif floor[0] == floor[1]:
             floor_np = pick(rng, (f"{article(floor[0])} {floor[0]} checkerboard floor{checks}",
@@ -235,6 +243,8 @@ class English(Realiser):
                           f"this scene has {count} and {floor_np}", f"we see {count} on {floor_np}"))
         if bg:
             text += pick(rng, (f" against {article(bg)} {bg} background", f", with {article(bg)} {bg} backdrop"))
+        if m.slot("environment"):
+            text += pick(rng, SETTINGS[m.slot("environment")])
         return cap(text) + "."
 
     def camera(self, m: Message, rng) -> str:
@@ -298,6 +308,8 @@ class English(Realiser):
             elif m.kind == "camera" and m.slot("motion"):
                 cam = self.camera(m, rng)[:-1]
                 text += f", as {cam[0].lower()}{cam[1:]}"
+            elif m.kind == "setting" and m.slot("kind") not in (None, "checker"):
+                text += f", on {pick(rng, FLOOR_KINDS[m.slot('kind')])}{pick(rng, SETTINGS[m.slot('environment')])}"
             elif m.kind == "setting" and m.slot("floor"):
                 a, b = m.slot("floor")
                 text += f", on {article(a)} {a} checkered floor" if a == b else f", on a {a} and {b} checkered floor"

@@ -226,13 +226,17 @@ def setting_message(clip: Clip, book: ClaimBook) -> Message:
     spec = clip.spec
     slots: dict[str, Any] = {"n": len(spec.objects)}
     claims = [Claim("scene", "count", None, params=(("n", len(spec.objects)),))]
+    world = spec.world
+    if world is not None:  # a world names its floor kind and setting; the sky stands in for the backdrop
+        slots["kind"], slots["environment"] = world.floor, world.environment
+        claims += [Claim("floor", "floor_kind", world.floor), Claim("sky", "environment", world.environment)]
     a, b = muted_name(spec.floor.colour_a), muted_name(spec.floor.colour_b)
-    if a is not None and b is not None:
+    if a is not None and b is not None and (world is None or world.floor == "checker"):
         checks = "large" if spec.floor.checker_m >= 0.52 else "small" if spec.floor.checker_m <= 0.35 else None
         slots["floor"], slots["checks"] = (a, b), checks
         params = (("checks", checks), ("colours", (a, b))) if checks else (("colours", (a, b)),)
         claims.append(Claim("floor", "floor_colours", None, params=params))
-    sky = sky_name(spec.floor.background)
+    sky = sky_name(spec.floor.background) if world is None else None
     if sky is not None:
         slots["background"] = sky
         claims.append(Claim("background", "background_colour", sky))

@@ -56,6 +56,8 @@ PREDICATES = (
     "shadows",
     "floor_colours",  # params colours=(name_a, name_b), checks="large" | "small"
     "background_colour",  # object = colour name
+    "floor_kind",  # object = a scenes.worlds floor kind (worlds only)
+    "environment",  # object = a scenes.worlds environment (worlds only)
 )
 
 

@@ -1,4 +1,4 @@
-"""render: SceneSpec + Trajectory -> Frames (rgb, depth, instance ids, forward flow), headless.
+"""render: SceneSpec + Trajectory -> Frames (rgb and ground truth: depth, ids, flow both ways, normals, coords, boxes), headless.
 
     with render.Renderer() as r:
         frames = r.render(spec, trajectory, modalities=("rgb", "depth", "ids", "flow"))

@@ -49,6 +49,8 @@ class Program:
             a = np.asarray(value, dtype=np.float32)
             if a.shape == (4, 4):
                 GL.glUniformMatrix4fv(loc, 1, GL.GL_TRUE, a)
+            elif a.ndim == 2 and a.shape[1] == 3:  # an array of vec3
+                GL.glUniform3fv(loc, len(a), np.ascontiguousarray(a))
             else:
                 {2: GL.glUniform2fv, 3: GL.glUniform3fv, 4: GL.glUniform4fv}[a.size](loc, 1, a)
 
@@ -116,9 +118,10 @@ def framebuffer(colours: list[int], depth: int | None, samples: int = 1, target:
     return fbo
 
 
-def clear(width: int, height: int, depth: float, colour: tuple | None = None) -> None:
+def clear(width: int, height: int, depth: float, colour: tuple | None = None, zeroed: int = 0) -> None:
     """Clear depth (and colour) of the bottom `height` rows only: a batch shorter than
-    the strip leaves the rest alone. Clear values are set here, every time."""
+    the strip leaves the rest alone. Clear values are set here, every time. Colour
+    attachments 1..zeroed are cleared to zero (colour goes to attachment 0)."""
     bits = GL.GL_DEPTH_BUFFER_BIT
     GL.glClearDepth(depth)
     if colour is not None:
@@ -128,6 +131,8 @@ def clear(width: int, height: int, depth: float, colour: tuple | None = None) ->
     GL.glEnable(GL.GL_SCISSOR_TEST)
     GL.glScissor(0, 0, width, height)
     GL.glClear(bits)
+    for i in range(1, zeroed + 1):
+        GL.glClearBufferfv(GL.GL_COLOR, i, np.zeros(4, np.float32))
     GL.glDisable(GL.GL_SCISSOR_TEST)
 
 

@@ -8,7 +8,10 @@ read back once per batch. Passes per batch:
 
 1. shadow: depth of every shadow caster seen from the sun, one atlas tile per frame;
 2. scene: colour (id in alpha) and depth, multisampled;
-3. resolve: mean colour; the id covering most samples, its depth and forward flow.
+3. resolve: mean colour; the id covering most samples, its depth, forward and backward
+   flow, normal and body coordinates (the last two as extra scene-pass outputs).
+
+Boxes and visible pixels follow from ids and poses on the CPU (`render.truth`).
 
 Meshes, programs and framebuffers persist across clips; only what the clip changes
 is uploaded.
@@ -20,14 +23,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+import trimesh
 
-from simreel.render import gl, meshes, shaders, transforms
+from simreel.render import gl, meshes, shaders, transforms, truth
 from simreel.render.egl import Context, import_gl
+from simreel.render.environment import linear, world_light
 from simreel.render.frames import MODALITIES, Frames
 from simreel.render.quality import Quality, resolve_quality
 from simreel.scenes import camera
 from simreel.scenes.types import SceneSpec, Trajectory
 from simreel.scenes.vocabulary import COLOURS, MATERIALS
+from simreel.scenes.worlds import ENVIRONMENTS, FLOORS, TEXTURES
 
 GL = import_gl()
 
@@ -36,12 +42,6 @@ FOG = (3.0, 12.0)  # the floor fades into the background between these multiples
 MESH_CACHE = 64  # GPU meshes kept; dims vary per object, so cross-clip hits are rare and the bound keeps workers flat
 MAX_BATCH_SAMPLES = 1 << 21  # multisample texels per batch: ~16 MB of colour + depth; larger batches are no faster
 SHADOW_TILE = (64, 2048)  # shadow-map tile size bounds, texels
-
-
-def linear(srgb) -> np.ndarray:
-    """sRGB bytes -> linear [0, 1]."""
-    c = np.asarray(srgb, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
 class _Mesh:
@@ -83,14 +83,15 @@ class _Framebuffers:
 class _Targets(_Framebuffers):
     """Scene and resolve framebuffers for `capacity` tiles of one image size."""
 
-    def __init__(self, width: int, height: int, capacity: int, quality: Quality, flow: bool):
+    def __init__(self, width: int, height: int, capacity: int, quality: Quality, outputs: tuple[str, ...]):
         s, n = quality.supersample, quality.samples
-        self.colour = gl.texture(GL.GL_RGBA8, width * s, height * s * capacity, n)
-        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT32F, width * s, height * s * capacity, n)
-        formats = (GL.GL_RGBA8, GL.GL_R32F, GL.GL_R8, GL.GL_RG32F)[: 4 if flow else 3]  # colour, depth, id, flow
-        outputs = [gl.texture(f, width, height * capacity) for f in formats]
-        self.textures = [self.colour, self.depth, *outputs]
-        self.framebuffers = [gl.framebuffer([self.colour], self.depth, n), gl.framebuffer(outputs, None)]
+        size = (width * s, height * s * capacity)
+        self.colour = gl.texture(GL.GL_RGBA8, *size, n)
+        self.depth = gl.texture(GL.GL_DEPTH_COMPONENT32F, *size, n)
+        self.geometry = [gl.texture(GL.GL_RGBA16F, *size, n) for _ in range(2 if "normals" in outputs else 0)]
+        resolved = [gl.texture(OUTPUTS[name][0], width, height * capacity) for name in outputs]
+        self.textures = [self.colour, self.depth, *self.geometry, *resolved]
+        self.framebuffers = [gl.framebuffer([self.colour, *self.geometry], self.depth, n), gl.framebuffer(resolved, None)]
         self.scene, self.resolve = self.framebuffers
 
 
@@ -107,6 +108,26 @@ class _ShadowAtlas(_Framebuffers):
         self.framebuffers = [gl.framebuffer([], self.depth, target=rect)]
 
 
+# resolve outputs: name -> (texture format, read format, read type, channels, dtype); colour, depth
+# and id always, the rest when asked for ("normals" brings "coords": they share the scene pass's outputs)
+OUTPUTS = {
+    "rgb": (GL.GL_RGBA8, GL.GL_RGB, GL.GL_UNSIGNED_BYTE, 3, np.uint8),
+    "depth": (GL.GL_R32F, GL.GL_RED, GL.GL_FLOAT, 0, np.float32),
+    "ids": (GL.GL_R8, GL.GL_RED, GL.GL_UNSIGNED_BYTE, 0, np.uint8),
+    "flow": (GL.GL_RG32F, GL.GL_RG, GL.GL_FLOAT, 2, np.float32),
+    "backward_flow": (GL.GL_RG32F, GL.GL_RG, GL.GL_FLOAT, 2, np.float32),
+    "normals": (GL.GL_RGBA16F, GL.GL_RGB, GL.GL_FLOAT, 3, np.float32),
+    "coords": (GL.GL_RGBA16F, GL.GL_RGB, GL.GL_FLOAT, 3, np.float32),
+}
+
+
+def _outputs(modalities: tuple[str, ...]) -> tuple[str, ...]:
+    """The resolve pass's outputs for a set of modalities, in attachment order."""
+    geometry = "normals" in modalities or "coords" in modalities
+    return ("rgb", "depth", "ids", *(m for m in ("flow", "backward_flow") if m in modalities),
+            *(("normals", "coords") if geometry else ()))
+
+
 @dataclass
 class _Draw:
     item: object  # its ObjectSpec or StaticSpec
@@ -115,6 +136,9 @@ class _Draw:
     colour: str
     material: str
     id: int
+    box: tuple[np.ndarray, np.ndarray] | None = None  # (low corner, size) in the body frame, for coords
+    texture: int = 0  # 1 + index in worlds.TEXTURES; 0 = plain
+    seed: tuple[float, float, float] = (0.0, 0.0, 0.0)  # shifts the pattern
 
 
 @dataclass
@@ -131,7 +155,8 @@ class _Clip:
     footprint: tuple[float, float, float, float]  # floor box where shadows can fall
     shadow_tile: int
     tiles: int  # frames per batch: set by image size, quality and object count, never by clip length
-    flow: bool
+    outputs: tuple[str, ...]  # the resolve pass's, `_outputs`
+    world: bool  # drawn in a world (spec.world): sky dome, floor kinds, patterns, sky light
 
 
 class Renderer:
@@ -156,24 +181,58 @@ class Renderer:
         self._empty_vao = GL.glGenVertexArrays(1)
         self._floor = _Mesh(*_floor_grid())
         GL.glVertexAttrib3f(2, 1.0, 1.0, 1.0)  # the colour of meshes without vertex colours: the albedo alone
+        self._sky = _Mesh(*meshes.vertex_arrays(trimesh.creation.icosphere(subdivisions=2), 180.0))
         gl.clip_control_zero_to_one()
 
-    def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",)) -> Frames:
-        """Frames of `spec` moving as `trajectory`. rgb always; add "depth", "ids", "flow" as needed."""
+    def render(self, spec: SceneSpec, trajectory: Trajectory, modalities=("rgb",), motion_blur: int = 1) -> Frames:
+        """Frames of `spec` moving as `trajectory`. rgb always; add any of `MODALITIES` as needed.
+
+        motion_blur: rgb averages this many sub-frames spread over a 180-degree shutter centred
+        on each frame (1 = none); ground truth stays that of the frame's instant."""
         modalities = tuple(modalities)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
             raise ValueError(f"unknown modalities {unknown}; choose from {MODALITIES}")
         _check(spec, trajectory)
+        if not isinstance(motion_blur, int) or motion_blur < 1:
+            raise ValueError(f"motion_blur must be a whole number of sub-frames >= 1, not {motion_blur!r}")
         if self._context is None:
             raise RuntimeError("this Renderer is closed; make a new one")
         self._context.make_current()
-        clip = self._prepare(spec, trajectory, "flow" in modalities)
+        out = self._draw(spec, trajectory, modalities)
+        if motion_blur > 1:
+            out["rgb"] = self._blurred(spec, trajectory, motion_blur)
+        poses = camera.camera_poses(spec.camera, trajectory.num_frames)
+        if "normals" in out:
+            out["normals"] = truth.camera_normals(out["normals"], poses)
+        if "boxes" in modalities:
+            out["bbox_2d"], out["visible_px"] = truth.boxes_2d(out["ids"], len(spec.objects))
+            out["bbox_3d"] = truth.boxes_3d(spec.objects, transforms.object_matrices(trajectory))
+            if "ids" not in modalities:
+                del out["ids"]
+        return Frames(rgb=out.pop("rgb"), depth=out.pop("depth", None), ids=out.pop("ids", None),
+                      flow=out.pop("flow", None), K=camera.intrinsics(spec.camera, spec.width, spec.height),
+                      poses=poses, **out)
+
+    def _blurred(self, spec: SceneSpec, trajectory: Trajectory, samples: int) -> np.ndarray:
+        """rgb [T, H, W, 3]: each frame the mean (in linear light) of `samples` sub-frames at
+        t + (j / (samples - 1) - 1/2) / 2, j = 0..samples-1, poses interpolated between frames."""
+        T, steps = trajectory.num_frames, 4 * (samples - 1)  # sub-frame times are multiples of 1 / steps
+        ticks = np.arange(T)[:, None] * steps + 2 * np.arange(samples)[None] - (samples - 1)
+        ticks = np.clip(ticks, 0, (T - 1) * steps).ravel()
+        poses = camera.camera_poses(spec.camera, (T - 1) * steps + 1)[ticks]
+        rgb = self._draw(spec, _resample(trajectory, ticks / steps), ("rgb",), poses)["rgb"]
+        mean = _LINEAR[rgb].reshape(T, samples, *rgb.shape[1:]).mean(1)
+        return np.round(255.0 * np.where(mean <= 0.0031308, 12.92 * mean, 1.055 * mean ** (1 / 2.4) - 0.055)).astype(np.uint8)
+
+    def _draw(self, spec: SceneSpec, trajectory: Trajectory, modalities: tuple[str, ...],
+              poses: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The resolve pass's arrays for `modalities` (ids too when boxes need them), by name."""
+        clip = self._prepare(spec, trajectory, _outputs(modalities), poses)
         W, H, T = spec.width, spec.height, trajectory.num_frames
-        rgb = np.empty((T, H, W, 3), np.uint8)
-        depth = np.empty((T, H, W), np.float32) if "depth" in modalities else None
-        ids = np.empty((T, H, W), np.uint8) if "ids" in modalities else None
-        flow = np.empty((T, H, W, 2), np.float32) if clip.flow else None
+        wanted = set(modalities) | {"rgb"} | ({"ids"} if "boxes" in modalities else set())
+        out = {name: np.empty((T, H, W, OUTPUTS[name][3]) if OUTPUTS[name][3] else (T, H, W), OUTPUTS[name][4])
+               for name in clip.outputs if name in wanted}
         for first in range(0, T, clip.tiles):
             n = min(clip.tiles, T - first)
             gl.update_uniform_buffer(self._frame_buffer, clip.table[first:first + n])
@@ -182,18 +241,17 @@ class Renderer:
             self._scene_pass(clip, first, n)
             self._resolve_pass(clip, first, n)
             framebuffer = self._target("frames").resolve
-            for attachment, out, fmt, kind in ((0, rgb, GL.GL_RGB, GL.GL_UNSIGNED_BYTE), (1, depth, GL.GL_RED, GL.GL_FLOAT),
-                                               (2, ids, GL.GL_RED, GL.GL_UNSIGNED_BYTE), (3, flow, GL.GL_RG, GL.GL_FLOAT)):
-                if out is not None:
-                    gl.read(framebuffer, attachment, W, H * n, fmt, kind, out[first:first + n])
-        return Frames(rgb=rgb, depth=depth, ids=ids, flow=flow, K=clip.K, poses=clip.poses)
+            for attachment, name in enumerate(clip.outputs):
+                if name in out:
+                    gl.read(framebuffer, attachment, W, H * n, *OUTPUTS[name][1:3], out[name][first:first + n])
+        return out
 
     def close(self) -> None:
         """Free GL objects and the context (also on leaving a `with` block)."""
         if self._context is None:
             return
         self._context.make_current()
-        for m in [*self._meshes.values(), self._floor]:
+        for m in [*self._meshes.values(), self._floor, self._sky]:
             m.delete()
         for p in self._programs.values():
             p.delete()
@@ -214,19 +272,22 @@ class Renderer:
 
     # -- per clip -----------------------------------------------------------------
 
-    def _prepare(self, spec: SceneSpec, trajectory: Trajectory, flow: bool) -> _Clip:
-        """Upload the clip's tables, size the targets, set every uniform fixed over the clip."""
+    def _prepare(self, spec: SceneSpec, trajectory: Trajectory, outputs: tuple[str, ...],
+                 poses: np.ndarray | None = None) -> _Clip:
+        """Upload the clip's tables, size the targets, set every uniform fixed over the clip.
+        `poses`: the camera's, when not the spec's rig at each frame (motion blur's sub-frames)."""
         W, H, T = spec.width, spec.height, trajectory.num_frames
         q, ss = self.quality, self.quality.supersample
         K = camera.intrinsics(spec.camera, W, H)
-        poses = camera.camera_poses(spec.camera, T)
+        poses = camera.camera_poses(spec.camera, T) if poses is None else poses
         objects = transforms.object_matrices(trajectory)
         statics = transforms.static_matrices(spec.statics)
         models = np.concatenate(
             [objects, np.broadcast_to(statics, (T,) + statics.shape), np.broadcast_to(np.eye(4), (T, 1, 4, 4))], axis=1)
         table = transforms.frame_table(poses, K, W, H, models)
-        if flow:
-            self._upload_flow_table(transforms.flow_matrices(K, poses, objects).reshape(T, -1, 4))
+        if "flow" in outputs or "backward_flow" in outputs:  # rows 0..T-1 forward, T..2T-1 backward
+            warps = [transforms.flow_matrices(K, poses, objects, step) for step in (1, -1)]
+            self._upload_flow_table(np.concatenate(warps).reshape(2 * T, -1, 4))
 
         sun = transforms.sun_direction(spec.light.azimuth_deg, spec.light.elevation_deg)
         light, light_width = None, 0.0
@@ -242,24 +303,38 @@ class Renderer:
         if tiles < 1:
             raise ValueError(f"a {W}x{H} clip with {len(spec.objects)} objects and {len(spec.statics)} statics does not fit "
                              f"one batch (GL limits: {limit} px, {self._frame_rows} uniform rows)")
-        self._ensure_target("frames", (W, H, capacity, q, flow), _Targets)
+        self._ensure_target("frames", (W, H, capacity, q, outputs), _Targets)
         if light is not None:
             self._ensure_target("shadows", (shadow_tile, capacity), _ShadowAtlas)
 
         radii = _radii_px(spec, trajectory, K, poses) * ss
-        draws = [_Draw(o, self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1)
+        geometry = "normals" in outputs
+        patterns = spec.world.textures if spec.world is not None else ()
+        draws = [_Draw(o, self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1,
+                       truth.object_box(o) if geometry else None,
+                       TEXTURES.index(patterns[k]) + 1 if k < len(patterns) and patterns[k] else 0,
+                       tuple(np.random.default_rng([spec.seed, k]).uniform(0.0, 100.0, 3)))
                  for k, (o, r) in enumerate(zip(spec.objects, radii))]
         draws += [_Draw(s, self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
         footprint = transforms.shadow_footprint(light, sun, FLOOR_HALF) if light is not None else (0.0, 0.0, 0.0, 0.0)
-        clip = _Clip(spec, K, poses, table, draws, light, light_width, footprint, shadow_tile, tiles, flow)
+        clip = _Clip(spec, K, poses, table, draws, light, light_width, footprint, shadow_tile, tiles, outputs,
+                     spec.world is not None)
         self._set_clip_uniforms(clip, sun)
         return clip
 
     def _set_clip_uniforms(self, clip: _Clip, sun: np.ndarray) -> None:
         spec, floor, lit = clip.spec, clip.spec.floor, clip.spec.light
-        shadows = clip.light is not None
-        for is_floor, has_shadows in {(False, shadows), (True, False), (True, shadows)}:
-            p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows)
+        shadows, geometry, world = clip.light is not None, "normals" in clip.outputs, clip.world
+        variants = {(False, shadows, False), (True, False, False), (True, shadows, False)} | ({(False, False, True)} if world else set())
+        lights = world_light(spec) if world else {}
+        for is_floor, has_shadows, sky in variants:
+            p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows, GEOMETRY=geometry, WORLD=world, SKY=sky)
+            for name, value in lights.items():
+                p.set(name, value)
+            if world:
+                p.set("u_floor_kind", FLOORS.index(spec.world.floor))
+            if sky:
+                p.set("u_slot", len(spec.objects) + len(spec.statics))
             p.set("u_stride", clip.table.shape[1])
             p.set("u_tiles", clip.tiles)
             p.set("u_sun_dir", sun)
@@ -288,11 +363,13 @@ class Renderer:
             p.set("u_stride", clip.table.shape[1])
             p.set("u_tiles", clip.tiles)
             p.set("u_light", clip.light)
-        p = self._resolve_program(clip.flow)
+        p = self._resolve_program(clip.outputs)
         p.set("u_color", 2)
         p.set("u_depth", 3)
         p.set("u_near", transforms.NEAR)
-        if clip.flow:
+        p.set("u_normal", 5)
+        p.set("u_coords", 6)
+        if "flow" in clip.outputs or "backward_flow" in clip.outputs:
             p.set("u_flow", 4)
             p.set("u_height", spec.height)
             p.set("u_last", clip.table.shape[0] - 1)
@@ -310,8 +387,12 @@ class Renderer:
             self._programs[key] = gl.Program(vs, fs, {"FRAME_ROWS": self._frame_rows, **defines})
         return self._programs[key].use()
 
-    def _resolve_program(self, flow: bool) -> gl.Program:
-        return self._program("resolve", SAMPLES=self.quality.samples, SCALE=self.quality.supersample, FLOW=flow)
+    def _resolve_program(self, outputs: tuple[str, ...]) -> gl.Program:
+        at = {name: i for i, name in enumerate(outputs)}
+        return self._program("resolve", SAMPLES=self.quality.samples, SCALE=self.quality.supersample,
+                             FLOW="flow" in at, LOC_FLOW=at.get("flow", False), BACKWARD="backward_flow" in at,
+                             LOC_BACKWARD=at.get("backward_flow", False), GEOMETRY="normals" in at,
+                             LOC_NORMAL=at.get("normals", False), LOC_COORDS=at.get("coords", False))
 
     def _mesh(self, item, level: int | None = None) -> _Mesh:
         key = meshes.mesh_key(item, level)
@@ -356,16 +437,23 @@ class Renderer:
         ss = self.quality.supersample
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._target("frames").scene)
         GL.glViewport(0, 0, clip.spec.width * ss, clip.spec.height * ss * clip.tiles)
+        geometry = "normals" in clip.outputs
         gl.clear(clip.spec.width * ss, clip.spec.height * ss * n, depth=0.0,  # reversed z: 0 is infinitely far
-                 colour=(*(c / 255.0 for c in clip.spec.floor.background), 0.0))
+                 colour=(*(c / 255.0 for c in clip.spec.floor.background), 0.0), zeroed=2 if geometry else 0)
         _state(depth=GL.GL_GREATER, cull=GL.GL_BACK, front=GL.GL_CW)  # image rows are flipped: winding too
         shadows = clip.light is not None
         if shadows:
             _bind(1, GL.GL_TEXTURE_RECTANGLE, self._target("shadows").depth)
-        p = self._program("scene", FLOOR=False, SHADOWS=shadows)
+        p = self._program("scene", FLOOR=False, SHADOWS=shadows, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
         for d in clip.draws:
             m = MATERIALS[d.material]
             p.set("u_slot", d.slot)
+            if d.box is not None:
+                p.set("u_box_lo", d.box[0])
+                p.set("u_box_size", d.box[1])
+            if clip.world:
+                p.set("u_texture", d.texture)
+                p.set("u_tex_seed", np.asarray(d.seed))
             p.set("u_albedo", np.ones(3) if meshes.own_colours(d.item) else linear(COLOURS[d.colour]))
             p.set("u_roughness", m.roughness)
             p.set("u_metallic", m.metallic)
@@ -374,10 +462,16 @@ class Renderer:
         # The floor last, so the depth test spares its shading under objects; its centre
         # cell (where shadows can fall) apart, so the rest skips the shadow lookup.
         if shadows:
-            self._program("scene", FLOOR=True, SHADOWS=True)
+            self._program("scene", FLOOR=True, SHADOWS=True, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
             self._floor.draw(n, 0, 6)
-        self._program("scene", FLOOR=True, SHADOWS=False)
+        self._program("scene", FLOOR=True, SHADOWS=False, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
         self._floor.draw(n, 6 if shadows else 0)
+        if clip.world:  # the sky last, only where nothing was drawn (it writes depth 0: nothing hit)
+            _state(depth=GL.GL_GEQUAL, cull=None, front=GL.GL_CW)
+            GL.glDepthMask(GL.GL_FALSE)
+            self._program("scene", FLOOR=False, SHADOWS=False, GEOMETRY=geometry, WORLD=True, SKY=True)
+            self._sky.draw(n)
+            GL.glDepthMask(GL.GL_TRUE)
 
     def _resolve_pass(self, clip: _Clip, first: int, n: int) -> None:
         targets = self._target("frames")
@@ -387,11 +481,36 @@ class Renderer:
         target = GL.GL_TEXTURE_2D_MULTISAMPLE if self.quality.samples > 1 else GL.GL_TEXTURE_2D
         _bind(2, target, targets.colour)
         _bind(3, target, targets.depth)
-        if clip.flow:
+        for unit, texture in enumerate(targets.geometry, 5):
+            _bind(unit, target, texture)
+        if "flow" in clip.outputs or "backward_flow" in clip.outputs:
             _bind(4, GL.GL_TEXTURE_2D, self._flow_table)
-        self._resolve_program(clip.flow).set("u_first", first)
+        self._resolve_program(clip.outputs).set("u_first", first)
         GL.glBindVertexArray(self._empty_vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+
+_LINEAR = linear(np.arange(256)).astype(np.float32)  # sRGB byte -> linear
+
+
+def _resample(trajectory: Trajectory, times: np.ndarray) -> Trajectory:
+    """The trajectory at fractional frame `times`: positions and velocities linear, orientations
+    normalised-linear (each pair on the same hemisphere) between the frames around each time."""
+    T = trajectory.num_frames
+    i = np.clip(np.floor(times).astype(int), 0, max(T - 2, 0))
+    j = np.minimum(i + 1, T - 1)
+    f = (times - i)[:, None, None]
+
+    def lerp(a):
+        return a[i] * (1 - f) + a[j] * f
+
+    q0, q1 = trajectory.orientations[i], trajectory.orientations[j]
+    q1 = np.where((q0 * q1).sum(-1, keepdims=True) < 0, -q1, q1)
+    q = q0 * (1 - f) + q1 * f
+    return Trajectory(fps=trajectory.fps, names=trajectory.names, positions=lerp(trajectory.positions),
+                      orientations=q / np.linalg.norm(q, axis=-1, keepdims=True),
+                      linear_velocities=lerp(trajectory.linear_velocities),
+                      angular_velocities=lerp(trajectory.angular_velocities))
 
 
 def _bind(unit: int, target: int, texture: int) -> None:
@@ -459,5 +578,9 @@ def _check(spec: SceneSpec, trajectory: Trajectory) -> None:
     for item in spec.objects + spec.statics:
         if item.colour not in COLOURS or item.material not in MATERIALS:
             raise ValueError(f"{item.name}: colour {item.colour!r} / material {item.material!r} not in scenes.vocabulary")
+    world = spec.world
+    if world is not None and (world.floor not in FLOORS or world.environment not in ENVIRONMENTS
+                              or not set(world.textures) <= {"", *TEXTURES} or len(world.textures) > N):
+        raise ValueError(f"world {world} names a floor, environment or texture not in scenes.worlds")
     if spec.width < 1 or spec.height < 1:
         raise ValueError(f"bad image size {spec.width}x{spec.height}")

@@ -73,12 +73,13 @@ def pixel_projection(K: np.ndarray) -> np.ndarray:
     return np.array([[fx, 0.0, -cx, 0.0], [0.0, -fy, -cy, 0.0], [0.0, 0.0, -1.0, 0.0]])
 
 
-def flow_matrices(K: np.ndarray, poses: np.ndarray, objects: np.ndarray) -> np.ndarray:
+def flow_matrices(K: np.ndarray, poses: np.ndarray, objects: np.ndarray, step: int = 1) -> np.ndarray:
     """[T, N + 1, 3, 4]: camera coords at frame t of a point on surface k -> homogeneous
-    pixels at t + 1. k = 0 is the static world (floor, statics); k = i + 1 is object i,
-    moved rigidly from its pose at t to its pose at t + 1. The last frame maps to itself."""
+    pixels at t + step (1: forward flow, -1: backward). k = 0 is the static world (floor,
+    statics); k = i + 1 is object i, moved rigidly from its pose at t to its pose at t + step.
+    Frames with no frame there map to themselves."""
     T = poses.shape[0]
-    following = np.minimum(np.arange(T) + 1, T - 1)
+    following = np.clip(np.arange(T) + step, 0, T - 1)
     world_to_next_pixels = pixel_projection(K) @ np.linalg.inv(poses[following])  # [T, 3, 4]
     motion = np.concatenate(
         [np.broadcast_to(np.eye(4), (T, 1, 4, 4)), objects[following] @ np.linalg.inv(objects)], axis=1

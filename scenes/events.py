@@ -48,8 +48,8 @@ def _frame_of_step(step: int, fps: int, frames: int) -> int:
     return min(int(math.floor(step * fps / PHYSICS_HZ + 0.5)), frames - 1)
 
 
-def _step_event(kind: str, step: int, subjects, spec_fps: int, frames: int, value: float = 0.0) -> Event:
-    return Event(kind, _frame_of_step(step, spec_fps, frames), step / PHYSICS_HZ, tuple(subjects), float(value))
+def _step_event(kind: str, step: int, subjects, spec_fps: int, frames: int, value: float = 0.0, **contact) -> Event:
+    return Event(kind, _frame_of_step(step, spec_fps, frames), step / PHYSICS_HZ, tuple(subjects), float(value), **contact)
 
 
 def _frame_event(kind: str, frame: int, subjects, fps: int, value: float = 0.0) -> Event:
@@ -59,7 +59,8 @@ def _frame_event(kind: str, frame: int, subjects, fps: int, value: float = 0.0) 
 def _contact_events(contacts, fps: int, frames: int) -> list[Event]:
     out = []
     for c in contacts:
-        out.append(_step_event("contact_begin", c.begin, (c.a, c.b), fps, frames, c.peak_impulse))
+        out.append(_step_event("contact_begin", c.begin, (c.a, c.b), fps, frames, c.peak_impulse,
+                               impulse=float(c.peak_impulse), normal=tuple(float(x) for x in c.normal)))
         if c.end is not None:
             out.append(_step_event("contact_end", c.end, (c.a, c.b), fps, frames))
     return out

@@ -86,6 +86,16 @@ class FloorSpec:
 
 
 @dataclass(frozen=True)
+class WorldSpec:
+    """The look of a scene beyond its objects' colours (`scenes.worlds`): pixels and captions
+    only, never physics. A scene without one is drawn as before: a checker under a flat sky."""
+
+    floor: str  # one of worlds.FLOORS
+    environment: str  # one of worlds.ENVIRONMENTS: the sky and the light it gives
+    textures: tuple[str, ...] = ()  # per object (as `objects`), one of worlds.TEXTURES; "" = plain
+
+
+@dataclass(frozen=True)
 class SceneSpec:
     family: str
     seed: int
@@ -100,6 +110,7 @@ class SceneSpec:
     height: int = 64
     gravity: float = 9.81
     params: tuple[tuple[str, Any], ...] = ()  # family-specific facts worth keeping (e.g. ramp angle)
+    world: WorldSpec | None = None  # floor kind, environment, textures; None: the classic look
 
     @property
     def num_frames(self) -> int:
@@ -112,8 +123,11 @@ class SceneSpec:
         raise KeyError(f"no object {name!r} in scene; objects are {[o.name for o in self.objects]}")
 
     def to_dict(self) -> dict:
-        """JSON-able; `params` as an object {name: value} (one type per name), so a table reader types it."""
+        """JSON-able; `params` as an object {name: value} (one type per name), so a table reader types it.
+        `world` only when set, so scenes in the classic look keep their JSON."""
         d = {**dataclasses.asdict(self), "params": dict(self.params)}
+        if self.world is None:
+            del d["world"]
         for o in d["objects"]:  # primitives carry no `asset` key: scenes without assets keep their old JSON
             if o["asset"] is None:
                 del o["asset"]
@@ -141,6 +155,7 @@ class SceneSpec:
             height=d["height"],
             gravity=d["gravity"],
             params=params,
+            world=WorldSpec(**{k: tup(v) for k, v in d["world"].items()}) if d.get("world") else None,
         )
 
     def to_json(self) -> str:
@@ -167,13 +182,18 @@ class Event:
     time_s: float
     subjects: tuple[str, ...]  # object names, or "floor" / a static's name
     value: float = 0.0
+    impulse: float | None = None  # contact_begin only: N*s, the largest normal impulse of one physics step
+    normal: tuple[float, float, float] | None = None  # contact_begin only: unit, from subjects[1] towards subjects[0]
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain values; impulse and normal only where set (contact_begin)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
     @staticmethod
     def from_dict(d: dict) -> "Event":
-        return Event(d["kind"], d["frame"], d["time_s"], tuple(d["subjects"]), d.get("value", 0.0))
+        normal = d.get("normal")
+        return Event(d["kind"], d["frame"], d["time_s"], tuple(d["subjects"]), d.get("value", 0.0),
+                     d.get("impulse"), None if normal is None else tuple(normal))
 
 
 @dataclass(frozen=True, eq=False)

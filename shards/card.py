@@ -59,6 +59,9 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
             "## Sample schema", "", schema.markdown(), "", "## Statistics", ""]
     out += ["| family | clips |", "| --- | --- |"]
     out += [f"| {f} | {n} |" for f, n in sorted(summary.get("families", {}).items())]
+    for field in ("floors", "environments"):  # clips in worlds (scenes.worlds)
+        if summary.get(field):
+            out += ["", f"- {field}: " + ", ".join(f"{k} {n}" for k, n in sorted(summary[field].items()))]
     out += ["", f"- objects per clip: {_hist_line(summary.get('objects_per_clip', {}))}",
             f"- events per clip: {_hist_line(summary.get('events_per_clip', {}))}",
             "- events by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.get("event_kinds", {}).items()))]

@@ -2,8 +2,8 @@
 
 Both yield the same rows for the same options: {"__key__": str, "video": uint8 [T,H,W,3]
 (or "mp4": bytes with decode=False), "meta": dict (KEY.json), "txt": str}, plus one flat
-entry per array in each requested member (`columns`): "ids", "depth", "flow" as they are,
-"traj_positions", "traj_orientations", ... for the others. Flat, because a Ray Data column
+entry per array in each requested member (`columns`): "ids", "depth", "flow", "normals", ... as
+they are, "traj_positions", "boxes_bbox_2d", ... for the others. Flat, because a Ray Data column
 is one array (Arrow stores it natively); a dict of arrays would not be.
 """
 from __future__ import annotations

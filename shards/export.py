@@ -34,6 +34,9 @@ def metadata_row(key: str, meta: dict, text: str) -> dict:
         "num_objects": len(meta["scene"].get("objects", ())),
         "num_events": len(meta["events"]),
         "event_kinds": sorted({e["kind"] for e in meta["events"]}),
+        "modalities": meta["modalities"],  # the ground truth the shards hold beside the clip
+        "floor": (meta["scene"].get("world") or {}).get("floor", "checker"),
+        "environment": (meta["scene"].get("world") or {}).get("environment", "classic"),  # classic: flat sky
     }
 
 

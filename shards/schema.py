@@ -12,7 +12,8 @@ KEY_DIGITS = 8
 KEY_PATTERN = re.compile(r"^[0-9A-Za-z_-]+$")
 
 REQUIRED_MEMBERS = ("mp4", "json", "txt", "traj.npz")
-OPTIONAL_MEMBERS = ("depth.npz", "ids.npz", "flow.npz")
+OPTIONAL_MEMBERS = ("depth.npz", "ids.npz", "flow.npz", "backward_flow.npz", "normals.npz", "coords.npz", "boxes.npz")
+NAN_ARRAYS = ("bbox_2d",)  # arrays where NaN has a meaning (not visible); NaN anywhere else is damage
 
 MEMBERS = {
     "mp4": "the clip: H.264 in MP4, yuv420p at the configured crf, or libx264rgb crf 0 (exact pixels) when lossless",
@@ -24,6 +25,15 @@ MEMBERS = {
     "is hit (when asked for)",
     "ids.npz": "`ids` uint8 [T,H,W], 0 = background/floor/statics, object k = k+1 (when asked for)",
     "flow.npz": "`flow` float32 [T,H,W,2], forward optical flow (du, dv) in pixels (when asked for)",
+    "backward_flow.npz": "`backward_flow` float32 [T,H,W,2], backward optical flow in pixels: where the surface seen at "
+    "a pixel of frame t is seen in frame t-1; 0 on the first frame and the background (when asked for)",
+    "normals.npz": "`normals` float32 [T,H,W,3], unit surface normals in the camera frame (x right, y up, z towards "
+    "the camera); 0 on the background (when asked for)",
+    "coords.npz": "`coords` float32 [T,H,W,3], object-space coordinates of the surface seen, scaled to the object's "
+    "box (0..1 per axis); 0 off the objects (when asked for)",
+    "boxes.npz": "`bbox_2d` float32 [T,N,4] x0,y0,x1,y1 in pixels bounding each object's ids mask (pixel u spans "
+    "u..u+1), NaN when not visible; `bbox_3d` float32 [T,N,8,3] world corners of the object's box (corner c at box "
+    "coordinates c>>2&1, c>>1&1, c&1); `visible_px` int32 [T,N] pixels of each object (when asked for)",
 }
 
 # field -> (JSON type, description). Every field is required.
@@ -37,7 +47,7 @@ FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "width": (int, "frame width W, even"),
     "height": (int, "frame height H, even"),
     "video": (dict, "how KEY.mp4 was encoded: codec, encoder, pix_fmt, crf, preset"),
-    "modalities": (list, "what was rendered; rgb always, depth/ids/flow have their own .npz member"),
+    "modalities": (list, "what was rendered; rgb always, each other modality has its own .npz member"),
     "captions": (dict, "all caption kinds and languages: short and dense per language, `references`, "
                        "`short_claims`; `events`, `qa`, `dense_sentences` and `claims` as JSON text"),
     "scene": (dict, "the scene spec: objects, camera rig, light, floor, physics; `statics` (fixed scenery) and "
@@ -45,6 +55,9 @@ FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
                     "{name, category, sha256} (its `shape` is then `rock`, the irregular-body class; captions use "
                     "the asset's name)"),
     "events": (str, "JSON text: physical events, each {kind, frame, time_s, subjects, value}"),
+    "events": (str, "JSON text: physical events, each {kind, frame, time_s, subjects, value}; contact_begin adds "
+                     "impulse (N*s, the peak normal impulse of one physics step) and normal (unit, from subjects[1] "
+                     "towards subjects[0])"),
     "camera": (dict, "K: 3x3 intrinsics; poses: [T,4,4] camera-to-world, OpenGL axes (x right, y up, looks -z)"),
     "rejections": (str, "JSON text: the scenes sampled and thrown away before this one, each {seed, reason, detail} "
                         "(`[]` when none; text, so the field has one type in every sample)"),

@@ -30,9 +30,12 @@ def summarize(meta: Mapping) -> dict:
         if isinstance(dense, str):
             words.update(tokens(dense, lang))
         vocab[lang] = dict(words)
+    world = meta["scene"].get("world")
+    worlds = {"floors": {world["floor"]: 1}, "environments": {world["environment"]: 1}} if world else {}
     return {
         "clips": 1,
         "families": {meta["family"]: 1},
+        **worlds,  # only for clips in a world: the classic look keeps its summary
         "objects_per_clip": {str(len(meta["scene"].get("objects", ()))): 1},
         "events_per_clip": {str(len(meta["events"])): 1},
         "event_kinds": dict(Counter(e["kind"] for e in meta["events"])),

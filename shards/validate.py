@@ -14,7 +14,7 @@ import numpy as np
 from simreel.shards import storage
 from simreel.shards.manifest import MANIFEST, DatasetError, own_temporary, read_manifest
 from simreel.shards.sample import load_npz
-from simreel.shards.schema import OPTIONAL_MEMBERS, REQUIRED_MEMBERS, KEY_PATTERN, meta_problems, outdated
+from simreel.shards.schema import NAN_ARRAYS, OPTIONAL_MEMBERS, REQUIRED_MEMBERS, KEY_PATTERN, meta_problems, outdated
 from simreel.shards.reader import iter_samples
 from simreel.shards.video import decode_video
 from simreel.shards.writer import sha256_of, stats_name
@@ -163,7 +163,7 @@ def _array_problems(ext: str, data: bytes, num_frames: int) -> list[str]:
     if not arrays:
         return [f"{ext} holds no arrays"]
     bad = [name for name, a in arrays.items()
-           if a.ndim == 0 or a.shape[0] != num_frames or (a.dtype.kind == "f" and np.isnan(a).any())]
+           if a.ndim == 0 or a.shape[0] != num_frames or (a.dtype.kind == "f" and name not in NAN_ARRAYS and np.isnan(a).any())]
     return [f"{ext} arrays {bad} hold NaN or not one entry per frame ({num_frames})"] if bad else []
 
 

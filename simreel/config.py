@@ -95,6 +95,10 @@ class DatasetConfig:
     video_crf: int = 18
     video_preset: str = "medium"
     render_quality: str = "default"
+    motion_blur: int = 1  # sub-frames averaged per frame (1 = none)
+    floors: tuple[str, ...] = ()  # world: floor kinds to draw from (scenes.worlds); () = the classic look, no world
+    environments: tuple[str, ...] = ()
+    textures: bool = False
     seed: int = 0
     name: str = "simreel-dataset"
     out: str | None = None
@@ -136,7 +140,9 @@ class DatasetConfig:
             "modalities": list(self.modalities),
             "captions": {"kinds": list(self.caption_kinds), "languages": list(self.languages)},
             "video": {"codec": self.video_codec, "crf": self.video_crf, "preset": self.video_preset},
-            "render": {"quality": self.render_quality},
+            "render": {"quality": self.render_quality, **({"motion_blur": self.motion_blur} if self.motion_blur > 1 else {})},
+            **({"world": {"floors": list(self.floors), "environments": list(self.environments), "textures": self.textures}}
+               if self.world else {}),  # only when set: the classic look keeps its config hash
             "out": self.out,
             "license": self.license,
             # only with a holdout, so configs without one keep their hash (and their finished shards)
@@ -145,6 +151,11 @@ class DatasetConfig:
         if self.assets is not None:  # only when asked for: other configs keep their hash
             out["assets"] = self.assets.to_dict()
         return out
+
+    @property
+    def world(self) -> bool:
+        """Scenes are dressed in worlds (scenes.worlds.dress)."""
+        return bool(self.floors)
 
     @property
     def hash(self) -> str:
@@ -346,7 +357,7 @@ def _allowed_qualities() -> list[str]:
 
 
 _TOP = ("name", "seed", "num_samples", "samples_per_shard", "families", "clip", "modalities", "captions", "video",
-        "render", "out", "license", "assets", "holdout", "split")
+        "render", "world", "out", "license", "assets", "holdout", "split")
 
 
 def dataset_from_dict(raw: dict, what: str = "dataset config") -> DatasetConfig:
@@ -359,12 +370,15 @@ def dataset_from_dict(raw: dict, what: str = "dataset config") -> DatasetConfig:
 
 def _dataset(c: Checker, raw: dict) -> DatasetConfig:
     from simreel.scenes.types import VALID_FPS
+    from simreel.scenes.worlds import ENVIRONMENTS, FLOORS
 
     raw = c.mapping("", raw, _TOP)
     clip = c.mapping("clip", raw.get("clip"), ("resolution", "fps", "duration_s"))
     captions = c.mapping("captions", raw.get("captions"), ("kinds", "languages"))
     video = c.mapping("video", raw.get("video"), ("codec", "crf", "preset"))
-    render = c.mapping("render", raw.get("render"), ("quality",))
+    render = c.mapping("render", raw.get("render"), ("quality", "motion_blur"))
+    world = c.mapping("world", raw.get("world"), ("floors", "environments", "textures"))
+    dressed = "world" in raw
 
     num_samples = c.int("num_samples", raw.get("num_samples"), 1, 10**KEY_DIGITS)  # keys stay fixed-width
     per_shard = c.int("samples_per_shard", raw.get("samples_per_shard"), 1, default=1000)
@@ -400,6 +414,12 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
         video_crf=c.int("video.crf", video.get("crf"), 0, 51, default=18),
         video_preset=c.one_of("video.preset", video.get("preset"), PRESETS, default="medium"),
         render_quality=c.one_of("render.quality", render.get("quality"), _allowed_qualities(), default="default"),
+        motion_blur=c.int("render.motion_blur", render.get("motion_blur"), 1, 16, default=1),
+        # a `world` section, even empty, dresses every scene: by default in any floor, sky and pattern
+        floors=c.some_of("world.floors", world.get("floors", list(FLOORS)), FLOORS) if dressed else (),
+        environments=c.some_of("world.environments", world.get("environments", list(ENVIRONMENTS)),
+                               tuple(ENVIRONMENTS)) if dressed else (),
+        textures=c.one_of("world.textures", world.get("textures"), (True, False), default=True) if dressed else False,
         seed=c.int("seed", raw.get("seed"), 0, 2**63 - 1, default=0),
         name=name if isinstance(name, str) else "simreel-dataset",
         out=out,

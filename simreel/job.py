@@ -37,6 +37,7 @@ import yaml
 from simreel import captioning
 from simreel import scenes
 from simreel import shards
+from simreel.scenes import worlds
 from simreel.shards import storage
 from simreel.shards.card import MARK, render_card
 from simreel.shards.lock import Busy, locked
@@ -150,8 +151,11 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
     t0 = time.perf_counter()
     screen = config.holdout.screen(config.split) if config.holdout else None  # draws outside this split
     scene = scenes.make(p.family, p.seed, p.clip, physics, assets, screen)
+    if config.world:  # looks only: the simulated motion stays as it is
+        scene = dataclasses.replace(scene, spec=worlds.dress(scene.spec, p.seed, config.floors, config.environments,
+                                                             config.textures))
     t1 = time.perf_counter()
-    frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities)
+    frames = renderer.render(scene.spec, scene.trajectory, modalities=config.modalities, motion_blur=config.motion_blur)
     t2 = time.perf_counter()
     # the questions' other worlds in the same client: the longer one continues the scene's live world
     captions = captioning.describe(scene.spec, scene.trajectory, languages=config.languages,
@@ -183,9 +187,9 @@ def make_sample(p: SamplePlan, config: DatasetConfig, renderer, physics: scenes.
         "linear_velocities": traj.linear_velocities,
         "angular_velocities": traj.angular_velocities,
     }}
-    for modality in ("depth", "ids", "flow"):
-        if modality in config.modalities:
-            arrays[modality] = {modality: getattr(frames, modality)}
+    for modality in config.modalities:
+        if modality != "rgb":
+            arrays[modality] = frames.arrays(modality)
     text = captions.short[config.languages[0]]
     return shards.Sample(p.key, frames.rgb, p.clip.fps, meta, text, arrays), scene.rejections
 

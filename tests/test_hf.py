@@ -21,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="simreel-hf-"))
 
 from simreel import shards  # noqa: E402
+from simreel.render import MODALITIES  # noqa: E402
 from simreel.shards.features import MixedTypes, merge, sample_features, type_of, unify  # noqa: E402
 from simreel.shards.schema import outdated, pack, unpack  # noqa: E402
 from simreel.shards.sample import load_npz  # noqa: E402
@@ -81,7 +82,8 @@ def dataset(tmp_path_factory, simreel) -> Path:
     no statics and other families' params; clips 6-10 bring a ramp, a throw (no params) and a topple."""
     out = tmp_path_factory.mktemp("hf") / "ds"
     simreel("generate", str(ROOT / "configs" / "tiny.yaml"), "--out", str(out), "num_samples=10", "seed=22",
-            "samples_per_shard=5", "modalities=[rgb,depth,ids,flow]", timeout=300)
+            "samples_per_shard=5", f"modalities=[{','.join(MODALITIES)}]", "world={}", "render.motion_blur=2",
+            timeout=300)
     return out
 
 
@@ -107,7 +109,8 @@ def same_sample(row: dict, raw: dict) -> None:
     assert row["mp4"]["bytes"] == raw["mp4"], key
     assert shards.decode_video(row["mp4"]["bytes"]).shape[0] == json.loads(raw["json"])["num_frames"]
     npz = sorted(ext for ext in raw if ext.endswith(".npz"))
-    assert npz == ["depth.npz", "flow.npz", "ids.npz", "traj.npz"] and npz == sorted(e for e in row if e.endswith(".npz"))
+    assert npz == sorted([f"{m}.npz" for m in MODALITIES if m != "rgb"] + ["traj.npz"])
+    assert npz == sorted(e for e in row if e.endswith(".npz"))
     for ext in npz:
         for name, array in load_npz(raw[ext]).items():
             np.testing.assert_array_equal(np.asarray(row[ext][name], dtype=array.dtype), array, err_msg=f"{key} {ext}")
@@ -150,12 +153,20 @@ def test_datasets_loads_every_sample_with_every_member(dataset, truth, how, tmp_
 def test_the_card_declares_every_column(dataset, truth):
     datasets = pytest.importorskip("datasets")
 
-    header = yaml.safe_load((dataset / "README.md").read_text().split("---")[1])
+    card = (dataset / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert "- floors: " in card and "- environments: " in card and "`KEY.boxes.npz`" in card
     features = datasets.Features._from_yaml_list(header["dataset_info"]["features"])
-    assert sorted(features) == sorted(["mp4", "json", "txt", "traj.npz", "depth.npz", "ids.npz", "flow.npz",
-                                       "__key__", "__url__"])
+    assert sorted(features) == sorted(["mp4", "json", "txt", "traj.npz", "__key__", "__url__"]
+                                      + [f"{m}.npz" for m in MODALITIES if m != "rgb"])
     assert isinstance(features["mp4"], datasets.Video) and features["json"]["rejections"] == datasets.Value("string")
     assert features["depth.npz"]["depth"].feature.feature.feature == datasets.Value("float32")
+    assert features["boxes.npz"]["bbox_2d"].feature.feature.feature == datasets.Value("float32")
+    assert features["boxes.npz"]["visible_px"].feature.feature == datasets.Value("int32")
+    contact = next(e for raw in truth.values() for e in json.loads(raw["json"])["events"] if e["kind"] == "contact_begin")
+    assert len(contact["normal"]) == 3 and contact["impulse"] > 0
+    world = features["json"]["scene"]["world"]
+    assert world["floor"] == datasets.Value("string") and world["textures"].feature == datasets.Value("string")
 
 
 @pytest.mark.slow
@@ -171,4 +182,6 @@ def test_mp4_folder_export_loads_as_a_videofolder(dataset, truth, tmp_path):
         raw = truth[row["key"]]
         video = row["video"]["bytes"] or Path(row["video"]["path"]).read_bytes()  # a folder's videos load as paths
         assert video == raw["mp4"] and row["text"] == raw["txt"].decode("utf-8")
-        assert row["family"] == json.loads(raw["json"])["family"]
+        meta = json.loads(raw["json"])
+        assert row["family"] == meta["family"] and row["modalities"] == meta["modalities"]
+        assert (row["floor"], row["environment"]) == (meta["scene"]["world"]["floor"], meta["scene"]["world"]["environment"])

@@ -294,7 +294,7 @@ def test_modalities_and_input_checks(renderer):
     assert frames.depth is None and frames.ids is None and frames.flow is None
     assert frames.K.shape == (3, 3) and frames.poses.shape == (4, 4, 4) and frames.num_frames == 4
     with pytest.raises(ValueError, match="unknown modalities"):
-        renderer.render(spec, trajectory, ("rgb", "normals"))
+        renderer.render(spec, trajectory, ("rgb", "albedo"))
     short = dataclasses.replace(trajectory, positions=trajectory.positions[:2], orientations=trajectory.orientations[:2])
     with pytest.raises(ValueError, match="frames"):
         renderer.render(spec, short)
