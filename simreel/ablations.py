@@ -39,3 +39,23 @@ SCREENED = {  # lever -> own − other colour F1 (n = 48; noise about ±0.04) an
     "  + no pooled caption in adaLN": {"gain": 0.078, "minutes": 4.3},
     "  + a 3x3 conv after the patch decoder (U-ViT)": {"gain": 0.093, "minutes": 2.3},
 }
+
+SCALING_SCALE = ("configs/learn.yaml on 2026-11-28 (1,984 training clips, 1,800 steps, 96 prompts, 24 continuations; "
+                 "continuations at guidance 4): each row one model with one setting changed, judged like the main one")
+
+SCALING = {  # study point -> caption following gain, colours gain [ci95] / generated, position error [ci95]
+    "main: 1,984 clips, 1,800 steps, width 96": {"following": "0.14 [0.10, 0.18]", "colours": "0.37 [0.30, 0.44] / 0.78",
+                                                "position error (copy-last 0.146, linear 0.312)": "0.186 [0.155, 0.220]"},
+    "250 clips": {"following": "0.14 [0.10, 0.18]", "colours": "0.35 [0.28, 0.43] / 0.71",
+                  "position error (copy-last 0.146, linear 0.312)": "0.205 [0.173, 0.237]"},
+    "1,000 clips": {"following": "0.16 [0.11, 0.20]", "colours": "0.35 [0.27, 0.43] / 0.65",
+                    "position error (copy-last 0.146, linear 0.312)": "0.208 [0.164, 0.254]"},
+    "450 steps": {"following": "0.04 [0.00, 0.08]", "colours": "0.09 [0.02, 0.17] / 0.48",
+                  "position error (copy-last 0.146, linear 0.312)": "0.240 [0.197, 0.284]"},
+    "900 steps": {"following": "0.08 [0.02, 0.14]", "colours": "0.26 [0.17, 0.34] / 0.46",
+                  "position error (copy-last 0.146, linear 0.312)": "0.199 [0.163, 0.238]"},
+    "width 48": {"following": "0.10 [0.06, 0.14]", "colours": "0.35 [0.27, 0.43] / 0.61",
+                 "position error (copy-last 0.146, linear 0.312)": "0.224 [0.193, 0.256]"},
+    "width 72": {"following": "0.14 [0.10, 0.18]", "colours": "0.37 [0.29, 0.45] / 0.62",
+                 "position error (copy-last 0.146, linear 0.312)": "0.210 [0.177, 0.242]"},
+}

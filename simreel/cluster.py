@@ -12,6 +12,8 @@ import os
 import signal
 import threading
 
+from simreel.errors import UserError
+
 
 @contextlib.contextmanager
 def connect(address: str | None = None):
@@ -24,10 +26,18 @@ def connect(address: str | None = None):
         return
     address = address or os.environ.get("RAY_ADDRESS")
     on_sigterm = signal.getsignal(signal.SIGTERM)
-    if address:
-        ray.init(address=address)
-    else:
-        ray.init(address="local", include_dashboard=False)
+    try:
+        if address:
+            ray.init(address=address)
+        else:
+            ray.init(address="local", include_dashboard=False)
+    except Exception as e:  # Ray says why in many exception types; the user needs one line
+        why = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)[:200]
+        where = (f"could not join Ray at {address} ({why}); check the address, or unset RAY_ADDRESS to start a "
+                 "private Ray here") if address else (
+                f"could not start a local Ray ({why}); a heavily loaded machine or a full /tmp can do this: "
+                "retry, or start one with `ray start --head` and pass --address")
+        raise UserError(where) from None
     if on_sigterm is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_sigterm)  # ray.init's own handler exits at once; the caller's ends cleanly
     try:

@@ -377,6 +377,7 @@ def write(out: Path, inputs: ReportInputs) -> Path:
     parts.append("<h2 id=ablations>Appendix: levers tried</h2>")
     parts.append(table(ablations.DEMO, None, ablations.DEMO_SCALE))
     parts.append(table(ablations.SCREENED, ["gain", "minutes"], ablations.SCREEN))
+    parts.append(table(ablations.SCALING, None, ablations.SCALING_SCALE))
 
     parts.append("<h2 id=configs>Configs used</h2>")
     parts += [f"<h3>{html.escape(k)}</h3><pre>{html.escape(v)}</pre>" for k, v in inputs.configs.items()]
