@@ -24,6 +24,12 @@ DEMO = {  # lever -> the demo judge's figures (colours: generated [ci95] / ceili
     "  1,600 steps instead of 1,200, 48 prompts (12.7 min: too near the 15)": {
         "colours": "0.62 [0.49, 0.73] / 0.79", "floor": "0.31", "gain": "0.30 [0.17, 0.43]",
         "objects seen": "0.63", "position error (copy-last 0.177)": "0.219"},
+    "  the same model, continuations at guidance 1, prompts at 4 (the demo since 2026-11-28)": {
+        "colours": "0.62 [0.49, 0.73] / 0.79", "floor": "0.35", "gain": "0.27 [0.14, 0.38]",
+        "objects seen": "0.74", "position error (copy-last 0.177)": "0.174 [0.148, 0.199]"},
+    "  + a 3x3 conv after the patch decoder (U-ViT; motion gain −0.09 [−0.20, 0.03], was 0.06: not kept)": {
+        "colours": "0.75 [0.64, 0.85] / 0.79", "floor": "0.38", "gain": "0.37 [0.27, 0.48]",
+        "objects seen": "0.80", "position error (copy-last 0.177)": "0.203 [0.171, 0.231]"},
     "  the same model, guidance 2 instead of 4 (24 prompts)": {
         "colours": "0.54 [0.35, 0.71] / 0.79", "floor": "0.31", "gain": "0.23 [0.05, 0.41]",
         "objects seen": "0.75", "position error (copy-last 0.177)": "0.188"},
