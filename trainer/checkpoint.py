@@ -40,13 +40,7 @@ def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:
 def save(path: Path, state: dict) -> None:
     """torch.save to a temporary name in the same directory, then an atomic rename (a failed write, a full
     disk say, leaves the previous checkpoint as it was and no temporary behind)."""
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _atomically(Path(path), lambda tmp: torch.save(state, tmp))
 
 
 def kept(out: str | Path, step: int) -> Path:
@@ -56,11 +50,14 @@ def kept(out: str | Path, step: int) -> Path:
 
 def keep(path: Path, step: int) -> None:
     """Copy the checkpoint just saved at `path` to `kept(path.parent, step)`, atomically like `save`."""
-    target = kept(path.parent, step)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    _atomically(kept(path.parent, step), lambda tmp: shutil.copyfile(path, tmp))
+
+
+def _atomically(path: Path, write) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        write(tmp)
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
