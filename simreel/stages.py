@@ -63,7 +63,9 @@ def run_training(cfg, address: str | None = None) -> dict:
 
 
 def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
-    np.savez(here / "samples.npz", **sample_for_judge(cfg, out, out / "train" / "checkpoint.pt"))
+    from simreel.trainer.checkpoint import CHECKPOINT
+
+    np.savez(here / "samples.npz", **sample_for_judge(cfg, out, out / "train" / CHECKPOINT))
 
 
 def sample_for_judge(cfg: LoopConfig, out: Path, path: Path) -> dict:
