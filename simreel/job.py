@@ -234,8 +234,8 @@ def make_shard(shard: ShardPlan, config: DatasetConfig, out: str, renderer, phys
             except Exception as e:
                 raise SampleFailed.of(planned, e) from e
             for o in sample.meta["scene"]["objects"]:
-                if "asset" in o:
-                    used.setdefault(o["asset"]["sha256"], asset_entry(o["asset"]))
+                if "asset" in o and o["asset"]["sha256"] not in used:
+                    used[o["asset"]["sha256"]] = asset_entry(o["asset"])
             writer.write(sample)
             rejections.update(r.reason for r in rejected)
             summaries.append(summarize(sample.meta))

@@ -202,10 +202,8 @@ def _study_following(axis: str, rows: list[dict]):
         x = [r["value"] for r in rows]
         for key, label, colour in (("following", "caption following (headline)", "#4a7bd0"),
                                    ("colours", "colours", "#d0704a")):
-            gain = np.array([r[key]["gain"] if r[key]["gain"] is not None else np.nan for r in rows], float)
-            ci = np.array([r[key]["gain_ci95"] or (np.nan, np.nan) for r in rows], float)
-            ax.errorbar(x, gain, yerr=[gain - ci[:, 0], ci[:, 1] - gain], marker="o", ms=4, capsize=3,
-                        color=colour, label=label)
+            _with_intervals(ax, x, [r[key]["gain"] for r in rows], [r[key]["gain_ci95"] for r in rows],
+                            color=colour, label=label)
         _main_and_axis(ax, axis, rows)
         ax.axhline(0, lw=1, color="grey")
         ax.set_ylabel("generated − floor (95% CI)", fontsize=8)
@@ -218,9 +216,7 @@ def _study_dynamics(axis: str, rows: list[dict]):
     def draw(ax):
         x = [r["value"] for r in rows]
         pos = [r["position_error"] for r in rows]
-        model = np.array([p["model"] if p["model"] is not None else np.nan for p in pos], float)
-        ci = np.array([p["ci95"] or (np.nan, np.nan) for p in pos], float)
-        ax.errorbar(x, model, yerr=[model - ci[:, 0], ci[:, 1] - model], marker="o", ms=4, capsize=3, label="model")
+        model = _with_intervals(ax, x, [p["model"] for p in pos], [p["ci95"] for p in pos], label="model")
         if np.isnan(model).all():
             ax.text(0.5, 0.5, "too few continuations to decide", transform=ax.transAxes, ha="center", fontsize=8)
         for base, style in (("copy_last", "--"), ("linear", ":")):
@@ -230,6 +226,14 @@ def _study_dynamics(axis: str, rows: list[dict]):
         ax.set_title(f"dynamics against {AXES.get(axis, axis)}", fontsize=9)
         ax.legend(fontsize=7)
     return draw
+
+
+def _with_intervals(ax, x, figures, intervals, **style) -> np.ndarray:
+    """Points with their 95% intervals as error bars; an undecided figure (None) is left out."""
+    y = np.array([np.nan if v is None else v for v in figures], float)
+    ci = np.array([ci or (np.nan, np.nan) for ci in intervals], float)
+    ax.errorbar(x, y, yerr=[y - ci[:, 0], ci[:, 1] - y], marker="o", ms=4, capsize=3, **style)
+    return y
 
 
 def _main_and_axis(ax, axis: str, rows: list[dict]) -> None:
