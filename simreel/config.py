@@ -612,6 +612,7 @@ def _train(c: Checker, raw: dict):
         need(getattr(cfg, name) is None or getattr(cfg, name) >= 1, name, "expected an integer >= 1 (or null: the size's)")
     need(all(0 < s < cfg.steps for s in cfg.keep_steps), "keep_steps", f"expected steps between 0 and steps={cfg.steps}")
     need(cfg.lr > 0, "lr", "expected a positive learning rate")
+    need(0 < cfg.lr_final <= 1, "lr_final", "expected the lr's share left at the end, in (0, 1] (1: constant)")
     need(cfg.t_std > 0, "t_std", "expected a positive spread")
     need(0 < cfg.loss_t_min <= 1, "loss_t_min", "expected a time in (0, 1]")
     need(cfg.object_weight > 0, "object_weight", "expected a positive weight (1: objects count like the floor)")

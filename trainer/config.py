@@ -54,6 +54,7 @@ class TrainConfig:
     steps: int = 1000
     lr: float = 3e-4
     warmup: int = 100
+    lr_final: float = 1.0  # the lr's share left at the last step, reached by a cosine after warm-up (1: constant)
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.999

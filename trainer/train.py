@@ -86,7 +86,7 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
     model = checkpoint.build_model(cfg, tokenizer).to(device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (cfg.warmup + 1)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(lr_factor, cfg))
     gen = torch.Generator().manual_seed(int(np.random.SeedSequence([cfg.seed, rank]).generate_state(1)[0]))
     np.random.seed(cfg.seed)
     step, position = 0, (0, 0)
@@ -181,6 +181,15 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
     if rank == 0:
         (out / WORKERS).write_text(json.dumps({"summary": summary, "workers": workers}, indent=1))
     return summary
+
+
+def lr_factor(cfg, step: int) -> float:
+    """Linear warm-up, then a cosine from 1 down to `lr_final`: a short run that ends at a small
+    lr settles into the minimum it has found instead of rattling around it."""
+    if step < cfg.warmup:
+        return (step + 1) / (cfg.warmup + 1)
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr_final + (1.0 - cfg.lr_final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def update_ema(ema, model, step: int, decay: float) -> None:
