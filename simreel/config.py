@@ -562,8 +562,8 @@ def _duration(c: Checker, value) -> Choice:
 # ---------------------------------------------------------------- training configs
 
 _AT_LEAST_ONE = ("steps", "batch_size", "text_dim", "text_depth", "text_heads", "text_len", "log_every", "ckpt_every",
-                 "eval_every", "ranks", "vocab_clips", "vocab_min_count")
-_NOT_NEGATIVE = ("warmup", "val_clips", "clips", "threads", "seed", "weight_decay", "grad_clip")  # warmup 0: full lr at once
+                 "eval_every", "ranks", "vocab_clips", "vocab_min_count", "autoencoder_steps", "autoencoder_width")
+_NOT_NEGATIVE = ("warmup", "val_clips", "clips", "threads", "seed", "weight_decay", "grad_clip", "latent_channels")  # warmup 0: full lr at once
 _FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform")  # in [0, 1)
 
 
@@ -581,7 +581,7 @@ def train_from_dict(raw: dict, what: str = "training config"):
 
 def _train(c: Checker, raw: dict):
     """A flat mapping of TrainConfig fields -> TrainConfig; every bad field gets one line in `c`."""
-    from simreel.trainer.config import TrainConfig
+    from simreel.trainer.config import LATENT_FACTOR, TrainConfig
     from simreel.trainer.model import SIZES
 
     hints = typing.get_type_hints(TrainConfig)
@@ -599,9 +599,11 @@ def _train(c: Checker, raw: dict):
     need(cfg.attention in ("full", "factorised"), "attention", "expected 'full' or 'factorised'")
     patch_ok = len(cfg.patch) == 3 and all(p >= 1 for p in cfg.patch)
     need(patch_ok, "patch", "expected three positive integers (t, h, w)")
+    latent = LATENT_FACTOR if cfg.latent_channels else 1  # a latent cell covers 4x4 pixels
     for name, p in zip(("frames", "height", "width"), cfg.patch if patch_ok else (1, 1, 1)):
-        size = getattr(cfg, name)
-        need(size >= p and size % p == 0, name, f"expected a positive multiple of its patch size {p}")
+        size, p = getattr(cfg, name), p * (latent if name != "frames" else 1)
+        need(size >= p and size % p == 0, name, f"expected a positive multiple of its patch size {p}"
+             + (f" (pixels: {p // latent} latent cells of {latent})" if latent > 1 and name != "frames" else ""))
     for name in _AT_LEAST_ONE:
         need(getattr(cfg, name) >= 1, name, "expected an integer >= 1")
     for name in _NOT_NEGATIVE:

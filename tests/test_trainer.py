@@ -109,10 +109,16 @@ def test_the_guess_from_pure_noise_beats_the_mean_clip(trained, clips):
     assert ((guess - real) ** 2).mean().item() < 0.6 * flow.mean_clip_loss(real)
 
 
-def test_object_weighted_training_reads_the_ids(dataset, tmp_path):
+@pytest.mark.parametrize("space", [[], ["latent_channels=4", "autoencoder_steps=3", "patch=[2,2,2]"]],
+                         ids=["pixels", "latents"])
+def test_object_weighted_training_reads_the_ids(dataset, tmp_path, space):
     cfg = load_train(TINY, [f"data={dataset}", f"out={tmp_path}", "steps=2", "log_every=1", "object_weight=4",
-                            "threads=1", "loader_workers=0"])
+                            "threads=1", "loader_workers=0", *space])
     assert np.isfinite(train(cfg)["loss"])
+    model, cfg, _ = load(tmp_path / "checkpoint.pt")
+    assert (model.autoencoder is not None) == bool(space)
+    video = sample_videos(model, ["a red ball"], ClipShape(cfg.frames, cfg.height, cfg.width), steps=2)[0]
+    assert video.shape == (cfg.frames, cfg.height, cfg.width, 3)
 
 
 def test_sample_command_writes_videos_and_takes_unknown_words(trained, clips, tmp_path, simreel):

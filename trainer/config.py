@@ -10,6 +10,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+LATENT_FACTOR = 4  # pixels per latent cell, each side (trainer/autoencoder.py)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -34,6 +36,9 @@ class TrainConfig:
     patch: tuple[int, int, int] = (2, 4, 4)
     attention: str = "full"  # or "factorised"
     conv_head: bool = False  # a zero-initialised 3x3 convolution after the patch decoder (trainer/model.py)
+    latent_channels: int = 0  # > 0: learn in the latent space of a frame autoencoder (trainer/autoencoder.py)
+    autoencoder_steps: int = 300  # ... trained first, on the training clips' frames, then frozen
+    autoencoder_width: int = 16
     text_encoder: str = "learned"  # or the path of a local sentence-transformers model directory
     text_dim: int = 128
     text_depth: int = 2
@@ -71,7 +76,8 @@ class TrainConfig:
 
     @property
     def tokens_per_clip(self) -> int:
-        return math.prod(n // p for n, p in zip((self.frames, self.height, self.width), self.patch))
+        f = LATENT_FACTOR if self.latent_channels else 1
+        return math.prod(n // p for n, p in zip((self.frames, self.height // f, self.width // f), self.patch))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

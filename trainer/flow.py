@@ -130,12 +130,13 @@ def guided_velocity(model, x: torch.Tensor, t: torch.Tensor, context, guidance: 
 @torch.no_grad()
 def sample(model, captions: list[str], frames: int, height: int, width: int, *, steps: int = 50,
            guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None) -> torch.Tensor:
-    """Generate clips [B, C, frames, height, width] in [-1, 1] with `steps` Euler steps.
+    """Generate clips [B, 3, frames, height, width] in [-1, 1] with `steps` Euler steps (in the
+    autoencoder's latent space when the model has one, decoded at the end).
 
-    `first` [B, C, k, height, width] (k a multiple of the temporal patch, k < frames) are
+    `first` [B, 3, k, height, width] (k a multiple of the temporal patch, k < frames) are
     given clean at t = 0 and the model continues them; they are returned unchanged.
     """
-    dit, device = _dit(model), _device(model)
+    dit, device, unit = _dit(model), _device(model), getattr(model, "module", model)
     pt, C, B = dit.cfg.patch[0], dit.cfg.channels, len(captions)
     if frames % pt:
         raise ValueError(f"frames ({frames}) must be a multiple of the temporal patch size {pt}")
@@ -143,15 +144,17 @@ def sample(model, captions: list[str], frames: int, height: int, width: int, *, 
     if k % pt or k >= frames:
         raise ValueError(f"{k} first frames: need a multiple of {pt} below {frames}")
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn((B, C, frames, height, width), generator=gen).to(device)
+    x = torch.randn((B, C, frames, *unit.latent_size(height, width)), generator=gen).to(device)
+    given = unit.to_latent(first.to(device)) if k else None
     context = _dit_context(model, list(captions) + [""] * B)
     ts = torch.linspace(1.0, 0.0, steps + 1)
     for i in range(steps):
         frames_t = torch.full((B, frames // pt), ts[i].item(), device=device)
         frames_t[:, : k // pt] = 0.0
         if k:
-            x[:, :, :k] = first.to(device)
+            x[:, :, :k] = given
         x = x + (ts[i + 1] - ts[i]).item() * guided_velocity(model, x, frames_t, context, guidance)
+    x = unit.to_pixels(x)
     if k:
         x[:, :, :k] = first.to(device)
     return x.clamp(-1, 1)
