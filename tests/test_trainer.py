@@ -175,6 +175,7 @@ def test_resumed_run_matches_uninterrupted_run_step_for_step(dataset, tmp_path):
     heldout_a = {r["step"]: r["heldout"] for r in a if "heldout" in r}
     heldout_b = {r["step"]: r["heldout"] for r in b if "heldout" in r}  # b also evaluated at its stop, step 3
     assert list(heldout_a) == [2, 4, 6] and heldout_a == {k: heldout_b[k] for k in heldout_a}
+    assert all(np.isfinite(r["heldout_swapped_captions"]) for r in a if "heldout" in r)
     sa, sb = checkpoint.load(tmp_path / "a"), checkpoint.load(tmp_path / "b")
     for part in ("model", "ema"):
         assert all(torch.equal(sa[part][k], sb[part][k]) for k in sa[part])
