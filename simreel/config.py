@@ -564,7 +564,7 @@ def _duration(c: Checker, value) -> Choice:
 _AT_LEAST_ONE = ("steps", "batch_size", "text_dim", "text_depth", "text_heads", "text_len", "log_every", "ckpt_every",
                  "eval_every", "ranks", "vocab_clips", "vocab_min_count", "autoencoder_steps", "autoencoder_width")
 _NOT_NEGATIVE = ("warmup", "val_clips", "clips", "threads", "seed", "weight_decay", "grad_clip", "latent_channels")  # warmup 0: full lr at once
-_FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform")  # in [0, 1)
+_FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform", "t_one")  # in [0, 1)
 
 
 def load_train(path: str | Path | None = None, overrides: list[str] = ()):
@@ -635,7 +635,7 @@ def _train(c: Checker, raw: dict):
 
 # Training fields a study may vary: data, length, model size, and the objective's levers.
 _STUDY_FIELDS = ("clips", "steps", "dim", "depth", "heads", "text_dim", "batch_size", "lr", "object_weight",
-                 "t_uniform", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
+                 "t_uniform", "t_one", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
 LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
     "probe": {"epochs": 30, "width": 32, "batch_size": 16},

@@ -147,6 +147,16 @@ def test_path_and_time_sampling():
     assert ((t > 0.3) & (t < 0.7)).float().mean() > 0.55  # denser in the middle than uniform's 0.4
 
 
+@pytest.mark.parametrize("t_one", [0.0, 0.3])
+def test_a_share_of_clips_trains_at_pure_noise(t_one):
+    """`t_one` puts that share of the clips at t = 1 exactly (a logit-normal draw never reaches it)."""
+    model, gen = make_model().train(), torch.Generator().manual_seed(0)
+    ts = torch.cat([flow.training_loss(model, videos(8, seed=i), [""] * 8, gen, t_one=t_one, cond_prob=0.0)[1]
+                    for i in range(50)])
+    share = (ts == 1.0).float().mean().item()
+    assert (share == 0.0) if t_one == 0 else abs(share - t_one) < 0.08  # 400 draws: 4.6 standard errors
+
+
 def test_heldout_loss_is_deterministic():
     model = make_model()
     clips = videos(3)

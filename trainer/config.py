@@ -52,6 +52,7 @@ class TrainConfig:
     t_mean: float = 1.0  # logit-normal time sampling, shifted towards noise: see trainer/flow.py
     t_std: float = 1.0
     t_uniform: float = 0.0  # share of clips whose time is drawn uniformly (reaches t near 1)
+    t_one: float = 0.0  # share of clips at t = 1 exactly: pure noise, where only the caption says what the clip holds
     loss_t_min: float = 0.05  # the velocity loss weighs clean-clip errors by 1/t^2, capped at t = this
     object_weight: float = 1.0  # loss weight of object pixels (needs the dataset's ids), floor and sky 1
     # optimisation

@@ -42,14 +42,19 @@ def velocity(x0_hat: torch.Tensor, x: torch.Tensor, t: torch.Tensor, pt: int, t_
 
 def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Generator, *,
                   caption_dropout: float = 0.1, cond_prob: float = 0.25, t_mean: float = 1.0, t_std: float = 1.0,
-                  t_uniform: float = 0.0, loss_t_min: float = T_MIN, pixel_weight: torch.Tensor | None = None):
+                  t_uniform: float = 0.0, t_one: float = 0.0, loss_t_min: float = T_MIN,
+                  pixel_weight: torch.Tensor | None = None):
     """Flow-matching loss for a batch of clips x0 [B, C, T, H, W] in [-1, 1].
 
     Captions are blanked with probability `caption_dropout` (the unconditional branch of
     guidance); with probability `cond_prob` a random prefix of latent frames is given clean.
     A `t_uniform` share of the clips draws its time uniformly, so that t near 1, where
-    sampling starts, is trained too; the velocity error (x0 - x0_hat) / t is taken with t
-    no smaller than `loss_t_min` (1.0: a plain clean-clip error at every t).
+    sampling starts, is trained too, and a `t_one` share sits at t = 1 exactly. Below it a
+    clip's floor and sky colours can be read from the noisy input itself, averaged over
+    thousands of pixels, even at t = 0.99: only at t = 1 must the caption say them, and a
+    model that never learned that starts every sample from a random colour. The velocity
+    error (x0 - x0_hat) / t is taken with t no smaller than `loss_t_min` (1.0: a plain
+    clean-clip error at every t).
     `pixel_weight` [B, T, H, W] weights pixels (e.g. objects over the floor).
     Returns (loss, t [B], per-clip loss [B] detached) for per-time-bin logging.
     """
@@ -59,6 +64,8 @@ def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Gener
     t = logit_normal(B, gen, t_mean, t_std)
     if t_uniform:
         t = torch.where(torch.rand(B, generator=gen) < t_uniform, torch.rand(B, generator=gen), t)
+    if t_one:
+        t = torch.where(torch.rand(B, generator=gen) < t_one, torch.ones(B), t)
     frames_t = t[:, None].repeat(1, Tp)
     if Tp > 1:
         prefix = torch.randint(1, Tp, (B,), generator=gen) * (torch.rand(B, generator=gen) < cond_prob)

@@ -156,7 +156,7 @@ def train(cfg: TrainConfig, *, on_log: Callable[[int, dict], None] | None = None
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 loss, t, per_clip = flow.training_loss(
                     net, latents, captions, gen, caption_dropout=cfg.caption_dropout,
-                    cond_prob=cfg.cond_prob, t_mean=cfg.t_mean, t_std=cfg.t_std, t_uniform=cfg.t_uniform,
+                    cond_prob=cfg.cond_prob, t_mean=cfg.t_mean, t_std=cfg.t_std, t_uniform=cfg.t_uniform, t_one=cfg.t_one,
                     loss_t_min=cfg.loss_t_min, pixel_weight=weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
