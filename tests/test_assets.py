@@ -187,3 +187,20 @@ def test_generate_records_assets_in_scene_manifest_and_card(local_ray, folder, t
     assert "## Assets" in card and all(sha[:16] in card for sha in listed)
     shown = {o["asset"]["sha256"] for m in metas for o in m["scene"]["objects"] if "asset" in o}
     assert shown and shown == set(listed)
+
+
+def test_preview_sheet_of_families_by_environments_by_assets(folder, tmp_path):
+    from simreel.cli import main as cli
+    from simreel.scenes.worlds import ENVIRONMENTS
+    from support.sheets import cells
+
+    assert cli(["preview", "--worlds", "--assets", str(folder), "--no-builtin", "--families", "drop", "collide",
+                "--out", str(tmp_path)]) == 0
+    names = [a.ref.name for a in scenes.load_library([str(folder)], builtin=False).assets]
+    grid = cells(tmp_path / "contact-all.png", len(names), 2 * len(ENVIRONMENTS)).astype(float)  # [asset, env x family]
+    assert (grid.reshape(*grid.shape[:2], -1).std(axis=2) > 4).all()  # every cell shows a scene, none is black
+    drop = grid[:, 0::2]  # the same scene (per asset) in each environment: the sky and floor change it
+    for a in range(len(ENVIRONMENTS)):
+        for b in range(a):
+            assert (np.abs(drop[:, a] - drop[:, b]).mean(axis=(1, 2, 3)) > 5).all(), (a, b)
+    assert cli(["preview", "--assets", "--families", "topple"]) == 2  # topple draws no assets: one line says so

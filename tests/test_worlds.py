@@ -15,6 +15,7 @@ from simreel.render import environment
 from simreel.render.standard import standard_scene
 from simreel.scenes import camera, worlds
 from simreel.scenes.types import SceneSpec
+from support.sheets import cells
 
 T = 4
 
@@ -169,3 +170,17 @@ def _overrides(d: dict) -> list[str]:
     import json
 
     return [f"{k}={json.dumps(v)}" for k, v in d.items() if v is not None]
+
+
+def test_preview_worlds_shows_every_floor_under_every_sky(tmp_path):
+    from simreel.cli import main as cli
+
+    assert cli(["preview", "--worlds", "--families", "drop", "--out", str(tmp_path)]) == 0
+    grid = cells(tmp_path / "contact-worlds.png", len(worlds.FLOORS), len(worlds.ENVIRONMENTS), top=15).astype(float)
+    sky, floor = grid[:, :, :12].mean(axis=(2, 3)), grid[:, :, -24:].mean(axis=(2, 3))  # [floor, sky, rgb]
+    for a in range(len(worlds.ENVIRONMENTS)):  # each sky its own colour, on every floor
+        for b in range(a):
+            assert (np.abs(sky[:, a] - sky[:, b]).max(axis=1) > 6).all(), (a, b)
+    for a in range(len(worlds.FLOORS)):  # each floor its own look, under every sky
+        for b in range(a):
+            assert (np.abs(floor[a] - floor[b]).max(axis=1) > 6).all(), (a, b)
