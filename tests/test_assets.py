@@ -98,11 +98,22 @@ def test_concave_mesh_is_decomposed_and_simulates(tmp_path):
     assert any(e.kind in ("contact_begin", "rest") for e in scene.trajectory.events)
 
 
-def test_holdout_keeps_named_assets_out_of_training():
-    for split, allowed in (("train", lambda n: n != "duck"), ("heldout", lambda n: n == "duck")):
-        lib = scenes.load_library(builtin=True, holdout=["duck"], split=split)
-        seen = {o.asset.name for seed in range(25) for o in scenes.sample("drop", seed, CLIP, assets=lib).objects if o.asset}
-        assert seen and all(map(allowed, seen))
+def test_holdout_keeps_named_assets_out_of_training_by_the_datasets_one_split():
+    from simreel.job import load_assets
+
+    base = {"num_samples": 2, "families": ["drop"], "assets": {"holdout": ["duck", "teddy bear"]}}
+    for split, allowed in (("train", lambda n: n not in ("duck", "teddy bear")),
+                           ("heldout", lambda n: n in ("duck", "teddy bear")), ("all", lambda n: True)):
+        lib = load_assets(dataset_from_dict({**base, "split": split}))
+        seen = {o.asset.name for seed in range(40) for o in scenes.sample("drop", seed, CLIP, assets=lib).objects if o.asset}
+        assert seen and all(map(allowed, seen)) and (split != "all" or "duck" in seen or "teddy bear" in seen), split
+    with pytest.raises(ConfigError) as e:  # the knob's old place: one line saying where it went
+        dataset_from_dict({**base, "assets": {**base["assets"], "split": "heldout"}})
+    assert str(e.value).splitlines()[1:] == ["  assets.split: 'heldout' is not allowed; moved: write `split: heldout` at "
+                                             "the top of the dataset config instead, where it governs held-out assets "
+                                             "and held-out scene regions alike"]
+    with pytest.raises(ConfigError, match="needs a `holdout` section or `assets.holdout`"):
+        dataset_from_dict({**base, "assets": {}, "split": "heldout"})
     assert assets.heldout_names(library.by_name(), 0.25) == assets.heldout_names(reversed(list(library.by_name())), 0.25)
     assert len(assets.heldout_names(library.by_name(), 0.25)) == round(0.25 * len(library.by_name()))
 
@@ -185,6 +196,7 @@ def test_generate_records_assets_in_scene_manifest_and_card(local_ray, folder, t
     assert {"noise.stl", "fins.ply"} <= {r["file"].rsplit("/", 1)[-1] for r in manifest["assets_rejected"]}
     card = (tmp_path / "README.md").read_text()
     assert "## Assets" in card and all(sha[:16] in card for sha in listed)
+    assert "This is the `train` split" in card and "- held-out assets: duck" in card
     shown = {o["asset"]["sha256"] for m in metas for o in m["scene"]["objects"] if "asset" in o}
     assert shown and shown == set(listed)
 
