@@ -446,7 +446,8 @@ class Renderer:
             _bind(1, GL.GL_TEXTURE_RECTANGLE, self._target("shadows").depth)
         p = self._program("scene", FLOOR=False, SHADOWS=shadows, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
         for d in clip.draws:
-            m = MATERIALS[d.material]
+            own = meshes.own_colours(d.item)  # its file's look, whatever its material: a plain finish, no pattern
+            m = MATERIALS["plastic"] if own else MATERIALS[d.material]
             p.set("u_slot", d.slot)
             if d.box is not None:
                 p.set("u_box_lo", d.box[0])
@@ -454,7 +455,7 @@ class Renderer:
             if clip.world:
                 p.set("u_texture", d.texture)
                 p.set("u_tex_seed", np.asarray(d.seed))
-            p.set("u_albedo", np.ones(3) if meshes.own_colours(d.item) else linear(COLOURS[d.colour]))
+            p.set("u_albedo", np.ones(3) if own else linear(COLOURS[d.colour]))
             p.set("u_roughness", m.roughness)
             p.set("u_metallic", m.metallic)
             p.set("u_id", d.id / 255.0)

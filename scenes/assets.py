@@ -8,7 +8,7 @@ it has none and the scene tints it. Collision is the convex hull, explicit conve
 parts (built-in chairs, tables), or a VHACD decomposition for concave files, cached
 on disk by the mesh's sha256.
 
-A scene records only `AssetRef(name, category, sha256)`; `resolve(ref)` finds the mesh
+A scene records only `AssetRef(name, category, sha256, own_colours)`; `resolve(ref)` finds the mesh
 again by content: built-ins are rebuilt from their name, file assets must have been
 loaded in this process (`load_library` does, and every worker loads the same config).
 
@@ -325,7 +325,8 @@ def asset_from_file(data: bytes, ext: str, where: str, sidecar: dict | None = No
     if watertight and abs(mesh.volume) < CONCAVE * mesh.convex_hull.volume:
         parts = _vhacd_parts(mesh, sha)
     return Asset(
-        ref=AssetRef(name=name, category=sidecar.get("category", "object"), sha256=sha), mesh=mesh, parts=parts,
+        ref=AssetRef(name=name, category=sidecar.get("category", "object"), sha256=sha, own_colours=colour is not None),
+        mesh=mesh, parts=parts,
         colour=colour, sizes=size_classes(sidecar.get("size_m")), density=sidecar.get("density"),
         friction=sidecar.get("friction"), restitution=sidecar.get("restitution"), source=where,
     )

@@ -248,7 +248,7 @@ def _pybullet(name: str) -> Asset:
     parts = read_parts(os.path.join(root, parts_rel)) if parts_rel else ()
     mesh, parts, colour = normalise(mesh, f"pybullet_data/{rel}", parts)
     licence = f"{note}; {PYBULLET_LICENCE}" if note else PYBULLET_LICENCE
-    return Asset(AssetRef(name, category, hashlib.sha256(data).hexdigest()), mesh, parts, colour,
+    return Asset(AssetRef(name, category, hashlib.sha256(data).hexdigest(), colour is not None), mesh, parts, colour,
                  source=f"pybullet_data/{rel}", licence=licence)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simreel.scenes.types import FloorSpec, LightSpec, SceneSpec, WorldSpec
+from simreel.scenes.types import FloorSpec, LightSpec, SceneSpec, WorldSpec, shows_material
 
 FLOORS = ("checker", "planks", "tiles", "concrete", "grass")
 TEXTURES = ("wood_grain", "brushed_metal", "marble", "rubber", "fabric", "speckled_plastic")
@@ -73,7 +73,7 @@ def _floor(kind: str, old: FloorSpec, rng: np.random.Generator, horizon: tuple[i
 def dress(spec: SceneSpec, seed: int, floors: tuple[str, ...], environments: tuple[str, ...],
           textures: bool) -> SceneSpec:
     """`spec` in a world drawn from `seed`: a floor kind, an environment (sky, sun, ambient) and,
-    with `textures`, a pattern per object that fits its material."""
+    with `textures`, a pattern per object that fits its material (none on an asset in its own colours)."""
     rng = np.random.default_rng([int(seed), _TAG])
     kind = floors[int(rng.integers(len(floors)))]
     name = environments[int(rng.integers(len(environments)))]
@@ -83,5 +83,5 @@ def dress(spec: SceneSpec, seed: int, floors: tuple[str, ...], environments: tup
                       shadows=spec.light.shadows)
     floor = _floor(kind, spec.floor, rng, env.horizon)
     patterns = tuple(MATERIAL_TEXTURES[o.material][int(rng.integers(len(MATERIAL_TEXTURES[o.material])))]
-                     if textures else "" for o in spec.objects)
+                     if textures and shows_material(o) else "" for o in spec.objects)
     return dataclasses.replace(spec, light=light, floor=floor, world=WorldSpec(kind, name, patterns))

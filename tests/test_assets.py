@@ -2,6 +2,7 @@
 rendering in their own colours, and captions that name them. Real files written by trimesh."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -133,7 +134,7 @@ def test_scene_json_records_the_asset_and_primitives_stay_as_they_were():
     spec = next(s for s in (scenes.sample("drop", seed, CLIP, assets=lib) for seed in range(10)) if any(o.asset for o in s.objects))
     d = spec.to_dict()
     recorded = [o["asset"] for o in d["objects"] if "asset" in o]
-    assert recorded and set(recorded[0]) == {"name", "category", "sha256"}
+    assert recorded and set(recorded[0]) == {"name", "category", "sha256", "own_colours"}
     assert scenes.SceneSpec.from_dict(json.loads(json.dumps(d))) == spec
     plain = scenes.sample("drop", 3, CLIP)
     assert all("asset" not in o for o in plain.to_dict()["objects"]) and plain == scenes.sample("drop", 3, CLIP, assets=None)
@@ -164,6 +165,48 @@ def test_captions_name_the_asset_in_english_and_chinese(duck_scene):
     assert "鸭子" in caps.short["zh"] + caps.dense["zh"]
     text = json.dumps([caps.short, caps.dense, caps.to_dict().get("qa")], ensure_ascii=False)
     assert "rock" not in text and "石块" not in text and "岩石" not in text  # its shape class never reaches the words
+
+
+@pytest.mark.parametrize("name", ["soccer ball", "vase"])
+def test_a_material_is_named_only_where_it_is_drawn(name):
+    """A textured asset's look is its texture: its (physical) material changes none of its pixels and
+    no caption, event or question names it; a tinted one (the vase) shows its material, and says it."""
+    import re
+
+    from simreel import render
+    from simreel.captioning.chinese import MATERIAL
+    from simreel.captioning.english import MATERIAL_ADJ
+    from simreel.scenes import worlds
+
+    asset = library.by_name()[name]
+    drawn = asset.colour is None  # tinted: drawn in its material's finish and pattern
+    assert asset.ref.own_colours is not drawn
+    lib = AssetLibrary((asset,), builtin=False)
+    found = [s for s in (scenes.make("drop", seed, CLIP, assets=lib) for seed in range(20)) if any(o.asset for o in s.spec.objects)]
+    english = "|".join(w for words in MATERIAL_ADJ.values() for w in words)
+    chinese = "|".join(MATERIAL.values())
+    said = 0
+    for scene in found[:3]:
+        text = json.dumps(captioning.describe(scene.spec, scene.trajectory, languages=("en", "zh"), qa=True).to_dict(),
+                          ensure_ascii=False)
+        said += len(re.findall(rf"\b(?:{english}) {name}\b|\b{name} made of", text))  # "What is the ball made of?"
+        said += len(re.findall(rf"(?:{chinese}){library.chinese_names()[name]}", text))
+        if not drawn:  # nor counted among the objects of its material
+            material = next(o.material for o in scene.spec.objects if o.asset)
+            assert not re.search(rf"How many (?:{'|'.join(MATERIAL_ADJ[material])}|{material}) objects", text), text
+    assert (said > 0) is drawn, said
+    scene = found[0]
+    k = next(i for i, o in enumerate(scene.spec.objects) if o.asset)
+    with render.Renderer() as r:
+        looks = []
+        for material in ("wood", "metal"):
+            objects = list(scene.spec.objects)
+            objects[k] = dataclasses.replace(objects[k], material=material)
+            spec = worlds.dress(dataclasses.replace(scene.spec, objects=tuple(objects)), 0, ("planks",), ("clear_day",), True)
+            frames = r.render(spec, scene.trajectory, ("rgb", "ids"))
+            looks.append(frames.rgb[frames.ids == k + 1].astype(float))
+    assert len(looks[0]) > 20
+    assert bool(np.abs(looks[0] - looks[1]).mean() > 3) is drawn
 
 
 def test_assets_config_is_checked_and_absent_by_default():
