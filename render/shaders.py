@@ -163,6 +163,11 @@ float detail(float feature, float pixel) {  // 1 where a feature spans pixels, 0
     return 1.0 - smoothstep(0.3, 1.0, pixel / feature);
 }
 
+float line(float d, float half_width, float px) {  // 1 on a line at distance d (metres), 0 off it, antialiased;
+    float h = max(half_width, 0.5 * px);            // never thinner than a pixel, so a small frame still shows it
+    return 1.0 - smoothstep(h - 0.5 * px, h + 0.5 * px, d);
+}
+
 vec3 floor_albedo(vec2 p, vec3 a, vec3 b, float s, float px) {
     if (u_floor_kind == 1) {  // planks: boards s wide, 6 s long, staggered; grain along them; dark seams
         float row = floor(p.y / s);
@@ -172,14 +177,14 @@ vec3 floor_albedo(vec2 p, vec3 a, vec3 b, float s, float px) {
         float grain = noise(vec2(p.x * 2.0 / s, p.y * 30.0 / s + 5.0 * noise(p * 3.0 / s)));
         c *= mix(1.0, 0.8 + 0.4 * grain, detail(s / 30.0, px));
         float fy = fract(p.y / s), fx = fract(x);
-        float seam = min(smoothstep(0.0, 0.05, min(fy, 1.0 - fy)), smoothstep(0.0, 0.008, min(fx, 1.0 - fx)));
-        return c * mix(0.95, 0.45 + 0.55 * seam, detail(0.05 * s, px));
+        float seam = max(line(s * min(fy, 1.0 - fy), 0.025 * s, px), line(6.0 * s * min(fx, 1.0 - fx), 0.025 * s, px));
+        return c * mix(0.95, 1.0 - 0.55 * seam, detail(0.4 * s, px));  // seams until boards are ~3 px wide
     }
     if (u_floor_kind == 2) {  // tiles: s squares, a little tone each, grout in the second colour
         vec2 q = p / s, f = fract(q);
-        float edge = min(min(f.x, 1.0 - f.x), min(f.y, 1.0 - f.y));
+        float edge = s * min(min(f.x, 1.0 - f.x), min(f.y, 1.0 - f.y));
         vec3 tile = a * (0.82 + 0.3 * hash(floor(q)));
-        return mix(mix(b, a, 0.8), mix(b, tile, smoothstep(0.035, 0.055, edge)), detail(0.1 * s, px));
+        return mix(mix(b, a, 0.8), mix(tile, b, line(edge, 0.045 * s, px)), detail(0.4 * s, px));  // until ~3 px tiles
     }
     if (u_floor_kind == 3) {  // concrete: blotches and fine grit
         vec3 c = mix(b, a, fbm(p / s));

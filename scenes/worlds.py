@@ -60,8 +60,9 @@ def _floor(kind: str, old: FloorSpec, rng: np.random.Generator, horizon: tuple[i
         return dataclasses.replace(old, background=horizon)
     h, s, v, darker, size = {  # hue, saturation, value ranges; second tone's value factor; pattern size (m)
         "planks": ((0.05, 0.1), (0.4, 0.6), (0.45, 0.7), (0.65, 0.8), (0.15, 0.25)),  # board width
-        "tiles": ((0.0, 1.0), (0.03, 0.15), (0.6, 0.8), (0.45, 0.6), (0.3, 0.6)),  # tile edge; b = grout
-        "concrete": ((0.05, 0.15), (0.0, 0.06), (0.5, 0.66), (0.84, 0.93), (0.3, 0.6)),  # blotch size
+        "tiles": ((0.0, 1.0), (0.05, 0.2), (0.45, 0.65), (0.4, 0.55), (0.3, 0.6)),  # tile edge; b = grout (not white
+        # under a bright sky, grout dark enough to read at 64 px)
+        "concrete": ((0.05, 0.15), (0.0, 0.06), (0.5, 0.66), (0.75, 0.88), (0.3, 0.6)),  # blotch size
         "grass": ((0.22, 0.3), (0.45, 0.7), (0.35, 0.5), (0.6, 0.75), (0.5, 1.0)),
     }[kind]
     hue, sat, val = (float(rng.uniform(*r)) for r in (h, s, v))
