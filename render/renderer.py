@@ -199,10 +199,10 @@ class Renderer:
         if self._context is None:
             raise RuntimeError("this Renderer is closed; make a new one")
         self._context.make_current()
-        out = self._draw(spec, trajectory, modalities)
+        poses = camera.camera_poses(spec.camera, trajectory.num_frames)
+        out = self._draw(spec, trajectory, modalities, poses)
         if motion_blur > 1:
             out["rgb"] = self._blurred(spec, trajectory, motion_blur)
-        poses = camera.camera_poses(spec.camera, trajectory.num_frames)
         if "normals" in out:
             out["normals"] = truth.camera_normals(out["normals"], poses)
         if "boxes" in modalities:
@@ -226,7 +226,7 @@ class Renderer:
         return np.round(255.0 * np.where(mean <= 0.0031308, 12.92 * mean, 1.055 * mean ** (1 / 2.4) - 0.055)).astype(np.uint8)
 
     def _draw(self, spec: SceneSpec, trajectory: Trajectory, modalities: tuple[str, ...],
-              poses: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              poses: np.ndarray) -> dict[str, np.ndarray]:
         """The resolve pass's arrays for `modalities` (ids too when boxes need them), by name."""
         clip = self._prepare(spec, trajectory, _outputs(modalities), poses)
         W, H, T = spec.width, spec.height, trajectory.num_frames
@@ -273,21 +273,21 @@ class Renderer:
     # -- per clip -----------------------------------------------------------------
 
     def _prepare(self, spec: SceneSpec, trajectory: Trajectory, outputs: tuple[str, ...],
-                 poses: np.ndarray | None = None) -> _Clip:
+                 poses: np.ndarray) -> _Clip:
         """Upload the clip's tables, size the targets, set every uniform fixed over the clip.
-        `poses`: the camera's, when not the spec's rig at each frame (motion blur's sub-frames)."""
+        `poses`: the camera's at each frame drawn (the spec's rig, or motion blur's sub-frames)."""
         W, H, T = spec.width, spec.height, trajectory.num_frames
         q, ss = self.quality, self.quality.supersample
         K = camera.intrinsics(spec.camera, W, H)
-        poses = camera.camera_poses(spec.camera, T) if poses is None else poses
         objects = transforms.object_matrices(trajectory)
         statics = transforms.static_matrices(spec.statics)
         models = np.concatenate(
             [objects, np.broadcast_to(statics, (T,) + statics.shape), np.broadcast_to(np.eye(4), (T, 1, 4, 4))], axis=1)
         table = transforms.frame_table(poses, K, W, H, models)
-        if "flow" in outputs or "backward_flow" in outputs:  # rows 0..T-1 forward, T..2T-1 backward
-            warps = [transforms.flow_matrices(K, poses, objects, step) for step in (1, -1)]
-            self._upload_flow_table(np.concatenate(warps).reshape(2 * T, -1, 4))
+        steps = [step for step, name in ((1, "flow"), (-1, "backward_flow")) if name in outputs]
+        if steps:  # the warps asked for: forward rows first, then backward ones
+            warps = [transforms.flow_matrices(K, poses, objects, step) for step in steps]
+            self._upload_flow_table(np.concatenate(warps).reshape(len(steps) * T, -1, 4))
 
         sun = transforms.sun_direction(spec.light.azimuth_deg, spec.light.elevation_deg)
         light, light_width = None, 0.0
@@ -373,6 +373,8 @@ class Renderer:
             p.set("u_flow", 4)
             p.set("u_height", spec.height)
             p.set("u_last", clip.table.shape[0] - 1)
+            if "backward_flow" in clip.outputs:  # its rows follow the forward ones, if any
+                p.set("u_back", clip.table.shape[0] if "flow" in clip.outputs else 0)
             p.set("u_intrinsics", clip.K[[0, 1, 0, 1], [0, 1, 2, 2]])
 
     def _program(self, kind: str, **defines) -> gl.Program:

@@ -362,7 +362,7 @@ layout(location = 0) out vec4 o_color;
 layout(location = 1) out float o_depth;
 layout(location = 2) out float o_id;    // R8: id / 255
 #if defined(FLOW) || defined(BACKWARD)
-uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2; row t forward, T + t backward
+uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2; row t forward, u_back + t backward
 uniform int u_first;
 uniform int u_last;         // the clip's last frame: nothing follows it, its flow is 0 (and nothing precedes frame 0)
 uniform int u_height;       // output tile height
@@ -380,6 +380,7 @@ layout(location = LOC_FLOW) out vec2 o_flow;
 #endif
 #ifdef BACKWARD
 layout(location = LOC_BACKWARD) out vec2 o_backward;
+uniform int u_back;         // the first backward row: T after the forward rows, or 0 without forward flow
 #endif
 
 void main() {
@@ -427,7 +428,7 @@ void main() {
     o_flow = d > 0.0 && frame < u_last ? flow(frame, uv, cam, id) : vec2(0.0);
 #endif
 #ifdef BACKWARD
-    o_backward = d > 0.0 && frame > 0 ? flow(u_last + 1 + frame, uv, cam, id) : vec2(0.0);
+    o_backward = d > 0.0 && frame > 0 ? flow(u_back + frame, uv, cam, id) : vec2(0.0);
 #endif
 #ifdef GEOMETRY
     // the winning surface's samples (background samples hold zeros and are left out by depth)
