@@ -305,7 +305,7 @@ void main() {
 #endif
 #else
 #ifdef WORLD
-    vec3 albedo = u_albedo;
+    vec3 albedo = u_albedo * v_colour;
     float roughness = u_roughness;
     pattern(albedo, roughness, length(fwidth(v_local)));
     vec3 c = tonemap(shade(albedo, roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));

@@ -147,16 +147,19 @@ def duck_scene():
                 if any(o.asset for o in s.spec.objects))
 
 
-def test_pybullet_mesh_renders_in_its_own_colours(duck_scene):
+@pytest.mark.parametrize("world", [None, "clear_day"])
+def test_pybullet_mesh_renders_in_its_own_colours(duck_scene, world):
     from simreel import render
+    from simreel.scenes import worlds
 
+    spec = duck_scene.spec if world is None else worlds.dress(duck_scene.spec, 0, ("tiles",), (world,), True)
     with render.Renderer() as r:
-        frames = r.render(duck_scene.spec, duck_scene.trajectory, ("rgb", "ids"))
+        frames = r.render(spec, duck_scene.trajectory, ("rgb", "ids"))
     k = next(i for i, o in enumerate(duck_scene.spec.objects) if o.asset) + 1
     pixels = frames.rgb[frames.ids == k].astype(float)
     assert len(pixels) > 20
     r_, g, b = pixels.mean(axis=0)
-    assert r_ > b + 40 and g > b + 20  # yellow: its texture, not a tint
+    assert r_ > b + 40 and g > b + 20  # yellow: its texture, not a tint (in a world too, under its sky)
 
 
 def test_captions_name_the_asset_in_english_and_chinese(duck_scene):
