@@ -10,6 +10,7 @@ SCENE_VS = """
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec3 a_colour;  // linear vertex colour (mesh assets); (1, 1, 1) when the mesh has none
+layout(location = 3) in vec2 a_uv;      // texture coordinates (a mesh asset with its own image)
 
 layout(std140) uniform FrameTable {  // this batch's rows of frame_table, tile after tile:
     vec4 u_rows[FRAME_ROWS];         // VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
@@ -27,6 +28,7 @@ uniform mat4 u_light;        // world -> light clip (orthographic)
 out vec3 v_world;
 out vec3 v_normal;
 out vec3 v_colour;
+out vec2 v_uv;
 flat out vec3 v_eye;
 flat out int v_tile;
 #if defined(GEOMETRY) || defined(WORLD)
@@ -57,6 +59,7 @@ void main() {
     v_world = world.xyz;
     v_normal = mat3(model) * a_normal;
     v_colour = a_colour;
+    v_uv = a_uv;
     v_eye = row(4, tile).xyz;
     v_tile = tile;
 #if defined(GEOMETRY) || defined(WORLD)
@@ -78,6 +81,7 @@ SCENE_FS = """
 in vec3 v_world;
 in vec3 v_normal;
 in vec3 v_colour;
+in vec2 v_uv;
 flat in vec3 v_eye;
 flat in int v_tile;
 layout(location = 0) out vec4 o_color;  // sRGB colour, alpha = instance id / 255
@@ -92,6 +96,8 @@ uniform vec3 u_box_size;
 #endif
 
 uniform vec3 u_albedo;      // linear
+uniform sampler2D u_image;  // a mesh asset's own image (sRGB: linear on read), where u_imaged is 1
+uniform int u_imaged;
 uniform float u_roughness;
 uniform float u_metallic;
 uniform float u_id;
@@ -279,6 +285,10 @@ vec3 shade(vec3 albedo, float roughness, float metallic, vec3 n, vec3 v) {
 #endif
 }
 
+vec3 own_colour() {  // a mesh asset's colour here: its vertex colour, times its image where it has one
+    return u_imaged == 1 ? v_colour * texture(u_image, v_uv).rgb : v_colour;
+}
+
 vec3 tonemap(vec3 c) {  // a soft shoulder
     return clamp(1.15 * c / (1.0 + 0.15 * c), 0.0, 1.0);
 }
@@ -305,12 +315,12 @@ void main() {
 #endif
 #else
 #ifdef WORLD
-    vec3 albedo = u_albedo * v_colour;
+    vec3 albedo = u_albedo * own_colour();
     float roughness = u_roughness;
     pattern(albedo, roughness, length(fwidth(v_local)));
     vec3 c = tonemap(shade(albedo, roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
 #else
-    vec3 c = tonemap(shade(u_albedo * v_colour, u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
+    vec3 c = tonemap(shade(u_albedo * own_colour(), u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
 #endif
 #endif
     o_color = vec4(mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)), u_id);  // sRGB

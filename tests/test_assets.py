@@ -262,3 +262,39 @@ def test_preview_sheet_of_families_by_environments_by_assets(folder, tmp_path):
         for b in range(a):
             assert (np.abs(drop[:, a] - drop[:, b]).mean(axis=(1, 2, 3)) > 5).all(), (a, b)
     assert cli(["preview", "--assets", "--families", "topple"]) == 2  # topple draws no assets: one line says so
+
+
+def test_a_texture_is_drawn_per_pixel_the_right_way_up(tmp_path):
+    """A textured mesh's image is sampled per pixel (uv per vertex, the image in its own texture):
+    where it is red or blue agrees with its colours sampled at the vertices (trimesh's reading of
+    the uv), pixel by pixel, so the image is neither flipped nor mirrored."""
+    from simreel import render
+    from simreel.render import meshes
+
+    box = trimesh.creation.box(extents=(0.5, 0.7, 1.0))
+    image = np.zeros((32, 32, 3), np.uint8)
+    image[:, :16] = vocabulary.COLOURS["red"]  # left half red, bottom right blue, top right yellow
+    image[16:, 16:] = vocabulary.COLOURS["blue"]
+    image[:16, 16:] = vocabulary.COLOURS["yellow"]
+    uv = (box.vertices[:, [0, 2]] - box.vertices[:, [0, 2]].min(0)) / np.ptp(box.vertices[:, [0, 2]], axis=0)
+    box.visual = trimesh.visual.TextureVisuals(uv=uv, image=Image.fromarray(image))
+    box.export(tmp_path / "painted_box.glb")
+    (painted,) = scenes.load_library([str(tmp_path)], builtin=False).assets
+    assert painted.texture is not None and painted.texture[1].shape == (32, 32, 3)
+    lib = AssetLibrary((painted,), builtin=False)
+    scene = next(s for s in (scenes.make("drop", seed, scenes.ClipFormat(fps=8, duration_s=1.0, width=96, height=96),
+                                         assets=lib) for seed in range(20)) if any(o.asset for o in s.spec.objects))
+    k = next(i for i, o in enumerate(scene.spec.objects) if o.asset)
+    dotted = assets.register(dataclasses.replace(painted, texture=None, ref=dataclasses.replace(painted.ref, sha256="0" * 64)))
+    objects = list(scene.spec.objects)
+    objects[k] = dataclasses.replace(objects[k], asset=dotted.ref)  # the same mesh, its colours at the vertices
+    assert meshes.texture(scene.spec.objects[k]) is not None and meshes.texture(objects[k]) is None
+    with render.Renderer() as r:
+        per_pixel, per_vertex = (r.render(spec, scene.trajectory, ("rgb", "ids"))
+                                 for spec in (scene.spec, dataclasses.replace(scene.spec, objects=tuple(objects))))
+    mask = (per_pixel.ids == k + 1) & (per_vertex.ids == k + 1)
+    palette = np.array([vocabulary.COLOURS[c] for c in ("red", "blue", "yellow")], float)
+    nearest = [np.linalg.norm(f.rgb[mask].astype(float)[:, None] / 255 - palette[None] / 255, axis=-1).argmin(1)
+               for f in (per_pixel, per_vertex)]
+    assert mask.sum() > 200 and len(set(nearest[0])) == 3
+    assert (nearest[0] == nearest[1]).mean() > 0.85, (nearest[0] == nearest[1]).mean()
