@@ -83,7 +83,8 @@ def _sheet(args) -> int:
                 shown = {f: _scene_showing(asset, f, k, clip) for f in families}
                 rows.append(_frames(renderer, [(shown[f], e) for e, f in worlds], clip))
                 labels.append(f"{asset.ref.name}\n({asset.ref.category})")
-    sheet = render.contact_sheet(rows, labels, columns=len(headers), label_width=110, headers=headers)
+    widest = max(len(line) for label in labels for line in label.split("\n"))
+    sheet = render.contact_sheet(rows, labels, columns=len(headers), label_width=max(110, 6 * widest + 8), headers=headers)
     out = args.out or "."
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name)
