@@ -120,8 +120,9 @@ def arrays_for(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple
         mesh = shapes.mesh(item)
         if not own_colours(item):
             return vertex_arrays(mesh, CREASE_DEG)
-        if texture(item) is not None:  # the renderer samples it per pixel: white vertices carrying uv
-            return vertex_arrays(mesh, CREASE_DEG, np.ones((len(mesh.vertices), 3)), texture(item)[0])
+        image = texture(item)
+        if image is not None:  # the renderer samples it per pixel: white vertices carrying uv
+            return vertex_arrays(mesh, CREASE_DEG, np.ones((len(mesh.vertices), 3)), image[0])
         srgb = np.asarray(mesh.visual.vertex_colors)[:, :3] / 255.0
         return vertex_arrays(mesh, CREASE_DEG, np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4))
     if item.shape in LEVELS:
