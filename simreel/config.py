@@ -144,7 +144,7 @@ class DatasetConfig:
             "license": self.license,
             # only with a holdout, so configs without one keep their hash (and their finished shards)
             **({"holdout": self.holdout.to_dict()} if self.holdout else {}),
-            **({"split": self.split} if self.holdout or self.assets else {}),
+            **({"split": self.split} if self.holdout or self.assets or self.split != "train" else {}),
         }
         if self.assets is not None:  # only when asked for: other configs keep their hash
             out["assets"] = self.assets.to_dict()
