@@ -60,22 +60,19 @@ class Choice:
         return {"min": self.low, "max": self.high}
 
 
-ASSET_SPLITS = ("train", "heldout", "all")
-
-
 @dataclass(frozen=True)
 class AssetsConfig:
     """`assets:` in a dataset config: mesh folders (paths or fsspec URLs), whether the built-in
-    library and primitives stay in the pool, and which assets training never sees."""
+    library and primitives stay in the pool, and which assets training never sees (the dataset's
+    `split` says which side of them it is)."""
 
     paths: tuple[str, ...] = ()
     builtin: bool = True
     holdout: float | tuple[str, ...] = 0.0  # a fraction of the asset names, or the names
-    split: str = "train"  # train: no held-out assets; heldout: only them; all
 
     def to_dict(self) -> dict:
         holdout = list(self.holdout) if isinstance(self.holdout, tuple) else self.holdout
-        return {"paths": list(self.paths), "builtin": self.builtin, "holdout": holdout, "split": self.split}
+        return {"paths": list(self.paths), "builtin": self.builtin, "holdout": holdout}
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class DatasetConfig:
     license: str = "cc-by-4.0"
     assets: AssetsConfig | None = None  # None: primitives only (today's datasets, unchanged)
     holdout: Holdout | None = None  # regions of the scene space kept out of training (scenes.holdout)
-    split: str = "train"  # with a holdout: "train" holds no held-out scene, "heldout" only held-out ones
+    split: str = "train"  # held-out regions and assets: "train" holds none, "heldout" only them, "all" any
 
     @property
     def codec(self) -> VideoCodec:
@@ -146,7 +143,8 @@ class DatasetConfig:
             "out": self.out,
             "license": self.license,
             # only with a holdout, so configs without one keep their hash (and their finished shards)
-            **({"holdout": self.holdout.to_dict(), "split": self.split} if self.holdout else {}),
+            **({"holdout": self.holdout.to_dict()} if self.holdout else {}),
+            **({"split": self.split} if self.holdout or self.assets or self.split != "train" else {}),
         }
         if self.assets is not None:  # only when asked for: other configs keep their hash
             out["assets"] = self.assets.to_dict()
@@ -399,6 +397,7 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
     license_ = raw.get("license", "cc-by-4.0")
     if not isinstance(license_, str) or not license_:
         c.bad("license", license_, "expected a license identifier such as cc-by-4.0")
+    assets = _assets(c, raw["assets"]) if raw.get("assets") is not None else None
     config = DatasetConfig(
         num_samples=num_samples,
         samples_per_shard=per_shard,
@@ -424,14 +423,18 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
         name=name if isinstance(name, str) else "simreel-dataset",
         out=out,
         license=license_ if isinstance(license_, str) else "cc-by-4.0",
-        assets=_assets(c, raw["assets"]) if raw.get("assets") is not None else None,
-        **_holdout(c, raw, families),
+        assets=assets,
+        **_holdout(c, raw, families, bool(assets and assets.holdout)),
     )
     return config
 
 
 def _assets(c: Checker, raw) -> AssetsConfig:
-    raw = c.mapping("assets", raw, ("paths", "builtin", "holdout", "split"))
+    if isinstance(raw, dict) and "split" in raw:  # its old place
+        c.bad("assets.split", raw["split"], f"moved: write `split: {raw['split']}` at the top of the dataset "
+              "config instead, where it governs held-out assets and held-out scene regions alike")
+        raw = {k: v for k, v in raw.items() if k != "split"}
+    raw = c.mapping("assets", raw, ("paths", "builtin", "holdout"))
     paths = raw.get("paths", [])
     paths = [paths] if isinstance(paths, str) else paths
     if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
@@ -451,20 +454,21 @@ def _assets(c: Checker, raw) -> AssetsConfig:
         holdout = 0.0
     else:
         holdout = float(holdout)
-    split = c.one_of("assets.split", raw.get("split"), ASSET_SPLITS, default="train")
-    return AssetsConfig(tuple(paths), builtin, holdout, split)
+    return AssetsConfig(tuple(paths), builtin, holdout)
 
 
-def _holdout(c: Checker, raw: dict, families) -> dict:
+def _holdout(c: Checker, raw: dict, families, assets_held_out: bool) -> dict:
     """`holdout: {ranges: {FAMILY.QUANTITY: {min, max}}, combinations: [{key: value}]}` and `split` -> the
-    DatasetConfig fields; every unknown name or value is reported with the valid ones."""
+    DatasetConfig fields; every unknown name or value is reported with the valid ones. `split` is also the
+    side of `assets.holdout` (`assets_held_out`: it holds some out)."""
     from simreel.scenes.holdout import ATTRIBUTES, QUANTITIES, SPLITS, Holdout, Range
 
     split = c.one_of("split", raw.get("split"), SPLITS, default="train")
     given = c.mapping("holdout", raw.get("holdout"), ("ranges", "combinations"))
     if not given:
-        c.need(split == "train", "split", split, "a heldout split needs a `holdout` section saying what is held out")
-        return {}
+        c.need(split != "heldout" or assets_held_out, "split", split,
+               "a heldout split needs a `holdout` section or `assets.holdout` saying what is held out")
+        return {"split": split}
     names = [f for f, _ in families]
     quantities = [f"{f}.{q}" for f in names for q in QUANTITIES]
     number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
@@ -682,8 +686,8 @@ class LoopConfig:
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
-        if isinstance(raw.get("assets"), dict) and split != "train":  # held-out assets: never in training
-            raw["assets"] = {**raw["assets"], "split": "all"}
+        if isinstance(raw.get("assets"), dict) and split in ("probe", "eval"):  # held-out assets: never in training
+            raw["split"] = "all"
         return raw
 
     def train_raw(self, data: str, out: str, **change) -> dict:

@@ -79,6 +79,12 @@ def test_an_object_weighted_loop_makes_its_training_clips_with_ids():
     assert "ids" in loop.dataset_config("train", "o").modalities and loop.train_config("d", "o").object_weight == 4
 
 
+def test_a_loops_held_out_assets_stay_out_of_training_only():
+    loop = load_loop(CONFIGS / "demo.yaml")
+    loop = dataclasses.replace(loop, dataset={**loop.dataset, "assets": {"holdout": ["duck"]}})
+    assert [loop.dataset_config(s, "o").split for s in ("train", "probe", "eval")] == ["train", "all", "all"]
+
+
 def test_every_bad_loop_field_is_reported_at_once():
     with pytest.raises(ConfigError) as e:
         load_loop(CONFIGS / "demo.yaml", ["train.warmup=-1", "splits.eval=1", "dataset.video.crf=99",
