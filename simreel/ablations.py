@@ -47,7 +47,7 @@ DEMO = {  # lever -> the demo judge's figures (colours: generated [ci95] / ceili
         "objects seen": "0.87", "position error (copy-last 0.177)": "0.26 [0.21, 0.32] (copy-last 0.20)"},
     "    + 10% of clips at t = 1 exactly (loss at t = 1: 0.089 → 0.080, the mean clip's; captions still read as noise)": {
         "colours": "0.67 [0.55, 0.79] / 0.77", "floor": "0.48", "gain": "0.19 [0.06, 0.31]",
-        "objects seen": "0.86", "position error (copy-last 0.177)": "0.25 (copy-last 0.20)"},
+        "objects seen": "0.86", "position error (copy-last 0.177)": "0.25 [0.20, 0.31] (copy-last 0.20)"},
     "    latents of a frame autoencoder, 64x64 frames, 2x2x2 latent patches (motion gain 0.11 [−0.00, 0.24])": {
         "colours": "0.40 [0.27, 0.52] / 0.85", "floor": "0.32", "gain": "0.08 [−0.02, 0.17]",
         "objects seen": "0.56", "position error (copy-last 0.177)": "0.22 [0.17, 0.27] (copy-last 0.20)"},
