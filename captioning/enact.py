@@ -1,0 +1,260 @@
+"""Prompt -> scene: a ground-truth clip whose own captions entail what the prompt says.
+
+The family comes from the verbs (rolls down a ramp: ramp; topples: topple; ...), the
+stated looks go to the family sampler as `scenes.Wishes`, everything else is drawn
+from the seed. A take is simulated, captioned, and kept only if some binding of the
+prompt's objects to the clip's bodies makes every prompt claim hold: a happening must
+be among the clip's own caption claims (and hold, with any stated time, under the
+independent checker); a look, count or camera fact must hold under the checker. Looks
+physics never sees (camera, floor colours, world) are redrawn on the simulated clip
+rather than resimulated. After `tries` takes that miss, EnactError says what was missed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from simreel import scenes
+from simreel.captioning.check import World, check_claim
+from simreel.captioning.describe import describe
+from simreel.captioning.parse import ENTITY, Prompt
+from simreel.captioning.types import CLIP, LANGUAGES, Captions, Claim
+from simreel.scenes import camera, sampling, validity, worlds
+
+TRIES = 40  # simulated takes before giving up
+SCREEN = 60  # sampled specs per take that may be screened out (looks, counts) before a family is dropped
+REDRAW = 80  # camera or floor redraws per take
+HAPPENINGS = frozenset({"moves", "moves_dir", "falls", "flies", "rolls", "slides", "topples", "descends", "rests",
+                        "exits_view", "enters_view", "hits", "collides", "lands_on", "bounces", "first_contact"})
+CAMERA_FACTS = ("camera_static", "camera_orbits", "camera_tracks", "camera_dollies", "camera_angle")
+SHOWS = {  # what each built-in family characteristically shows (a plugin family is tried after these)
+    "ramp": ("descends", "rolls", "slides", "hits", "lands_on"),
+    "topple": ("topples", "hits", "falls", "flies"),
+    "throw": ("flies", "bounces", "lands_on"),
+    "drop": ("falls", "lands_on", "bounces", "hits", "collides", "rests"),
+    "collide": ("hits", "collides", "moves_dir", "rolls", "slides", "rests", "topples"),
+}
+VIEW = frozenset({"moves_dir", "exits_view", "enters_view"})  # happenings the camera's direction decides
+TURNS = 4  # camera directions tried on a take that misses only by them
+
+
+class EnactError(RuntimeError):
+    """No take in the allowed tries shows the prompt; one line for the user."""
+
+
+@dataclass(frozen=True, eq=False)
+class Take:
+    """One ground-truth clip of a prompt: the scene, its captions, and which body each prompt object is."""
+
+    scene: scenes.Scene
+    captions: Captions
+    binding: dict[str, str]  # prompt object ("p0") -> body ("obj2")
+    tries: int  # takes simulated, this one included
+
+
+def families(prompt: Prompt) -> list[str]:
+    """Families to try, best first: by what they show of the prompt's happenings, the rarer
+    a happening among families the more it counts (only a ramp shows "descends")."""
+    said = {c.predicate for group in prompt.claims for c in group} | ({"descends"} if prompt.statics else set())
+    often = {p: sum(p in shows for shows in SHOWS.values()) for p in said}
+    score = {f: sum(1 / often[p] for p in said if p in shows) for f, shows in SHOWS.items()}
+    return sorted(scenes.family_names(), key=lambda f: -score.get(f, -1))
+
+
+def wishes(prompt: Prompt) -> scenes.Wishes:
+    return scenes.Wishes(tuple(scenes.Look(**dict(e.look)) for e in prompt.entities),
+                         tuple((s.name, scenes.Look(colour=dict(s.look).get("colour"))) for s in prompt.statics))
+
+
+def fits(prompt: Prompt, spec: scenes.SceneSpec) -> bool:
+    """Could this spec show the prompt at all: its looks, scenery and count? (Cheap: no physics.)"""
+    for st in prompt.statics:
+        if not any(s.name == st.name and scenes.Look(**dict(st.look)).fits(s) for s in spec.statics):
+            return False
+    for group in prompt.claims:
+        if group[0].predicate == "count" and group[0].param("n") != len(spec.objects):
+            return False
+    looks = [scenes.Look(**dict(e.look)) for e in prompt.entities]
+    return _assign(looks, list(spec.objects)) is not None
+
+
+def _assign(looks, objects, taken=()) -> tuple | None:
+    """An injective choice of object per look (indices), or None."""
+    if not looks:
+        return taken
+    for k, obj in enumerate(objects):
+        if k not in taken and looks[0].fits(obj):
+            got = _assign(looks[1:], objects, (*taken, k))
+            if got is not None:
+                return got
+    return None
+
+
+def enact(prompt: Prompt, seed: int, clip: scenes.ClipFormat | None = None, tries: int = TRIES,
+          physics: scenes.Physics | None = None, languages: tuple[str, ...] = LANGUAGES) -> Take:
+    """A take of the prompt drawn from `seed`; EnactError if none of `tries` takes shows it."""
+    if physics is None:
+        with scenes.Physics() as physics:
+            return enact(prompt, seed, clip, tries, physics, languages)
+    clip = clip or scenes.ClipFormat()
+    order = families(prompt)
+    wish = wishes(prompt)
+    draw, missed = 0, {}
+    for attempt in range(tries):
+        if not order:
+            break
+        family = order[0] if attempt % 2 == 0 or len(order) == 1 else order[1 + (attempt // 2) % (len(order) - 1)]
+        spec = None
+        for _ in range(SCREEN):
+            draw += 1
+            candidate = scenes.sample(family, scenes.attempt_seed(seed, draw), clip, wishes=wish)
+            if fits(prompt, candidate):
+                spec = candidate
+                break
+        if spec is None:  # this family cannot hold the prompt's objects (or hardly ever does)
+            order.remove(family)
+            continue
+        try:
+            validity.check_initial_view(spec)
+            trajectory = physics.simulate(spec)
+        except validity.InvalidScene:
+            continue
+        rng = np.random.default_rng([seed, draw, 1])
+        turning = any(c.predicate in VIEW for g in prompt.claims for c in g)
+        for turn in range(1 + TURNS * turning):
+            spec = _redress(prompt, spec, trajectory, rng, turn=turn > 0)
+            captions = describe(spec, trajectory, ("en",), qa=False)
+            binding, why = entail(prompt, spec, trajectory, captions)
+            if binding is not None:
+                if languages != ("en",):
+                    captions = describe(spec, trajectory, languages, qa=False)
+                return Take(scenes.Scene(spec, trajectory), captions, binding, attempt + 1)
+        missed[why] = missed.get(why, 0) + 1
+    if not missed:
+        raise EnactError("no scene family can hold the objects this prompt names "
+                         f"({', '.join(chr(34) + e.text + chr(34) for e in prompt.entities)}); name fewer or other objects")
+    worst = max(missed, key=missed.get)
+    raise EnactError(f"no take in {tries} tries showed the prompt (most often missed: \"{worst}\"); "
+                     "try another --seed, a longer --duration or a simpler prompt")
+
+
+# --- looks physics never sees ----------------------------------------------------------------
+
+
+def _redress(prompt: Prompt, spec, trajectory, rng, turn: bool = False) -> scenes.SceneSpec:
+    """The spec with its world, floor or camera redrawn until the prompt's look facts hold (if
+    they can); `turn`: a camera from a new direction first (for what the view decides)."""
+    facts = [g for g in prompt.claims if g[0].predicate in (*CAMERA_FACTS, "floor_colours", "floor_kind", "environment")]
+    said = {c.predicate: c.object for g in facts for c in g}
+    if ("floor_kind" in said or "environment" in said) and spec.world is None:
+        spec = worlds.dress(spec, int(rng.integers(2**31)), (said.get("floor_kind", "checker"),),
+                            (said["environment"],) if "environment" in said else tuple(worlds.ENVIRONMENTS),
+                            textures=False)
+    redraws = []
+    if turn or any(p in said for p in CAMERA_FACTS):
+        motion = next((m for m, p in _MOTIONS.items() if p in said), None)
+        moves = (motion,) if motion else camera.MOTIONS
+        focus = np.concatenate([trajectory.positions[::4].reshape(-1, 3),
+                                np.reshape([s.position for s in spec.statics], (-1, 3))])
+        pad = max(max(o.dims) for o in spec.objects) / 2
+        clip = scenes.ClipFormat(spec.fps, spec.duration_s, spec.width, spec.height)
+        azimuth = None if turn else spec.camera.azimuth_deg
+        redraws.append(lambda s: dataclasses.replace(
+            s, camera=sampling.frame_camera(rng, focus, pad, clip, azimuth, moves)))
+        if turn:
+            spec = redraws[-1](spec)
+    if "floor_colours" in said and spec.world is None:
+        redraws.append(lambda s: dataclasses.replace(s, floor=sampling.sample_floor(rng)))
+    for redraw in redraws:
+        for _ in range(REDRAW):
+            if _look_holds(facts, spec, trajectory):
+                break
+            spec = redraw(spec)
+    return spec
+
+
+_MOTIONS = {"static": "camera_static", "orbit": "camera_orbits", "pan": "camera_tracks", "dolly": "camera_dollies"}
+
+
+def _look_holds(facts, spec, trajectory) -> bool:
+    world = World(spec, trajectory)
+    return all(any(_fact(c, world) for c in g) for g in facts)
+
+
+def _fact(c: Claim, world: World) -> bool:
+    end = (world.traj.num_frames - 1) / world.traj.fps
+    claim = dataclasses.replace(c, t_end=end) if c.predicate in CAMERA_FACTS else c
+    return check_claim(claim, world) is None
+
+
+# --- entailment ------------------------------------------------------------------------------
+
+
+def entail(prompt: Prompt, spec, trajectory, captions: Captions) -> tuple[dict[str, str] | None, str]:
+    """(binding of prompt objects to bodies under which every claim group holds, "") or (None, the
+    words of the claim no binding could make true)."""
+    return entail_claims(prompt.claims, prompt.sources, [e.name for e in prompt.entities], spec, trajectory, captions)
+
+
+def entail_claims(groups, sources, entities: list[str], spec, trajectory, captions: Captions):
+    """`entail` for any claim groups over named prompt objects (the round trip feeds a caption's own claims)."""
+    world = World(spec, trajectory)
+    said = [c for c in captions.claims if c.world == CLIP]
+    bodies = [o.name for o in spec.objects]
+    memo: dict[Claim, bool] = {}
+
+    def holds(c: Claim) -> bool:
+        if c not in memo:
+            memo[c] = _holds(c, world, said)
+        return memo[c]
+
+    def mentions(group) -> set[str]:
+        return {n for c in group for n in (c.subject, c.object) if n in entities}
+
+    deepest = [(-1, -1), sources[0] if sources else ""]  # ((objects bound, group), words) of the furthest miss
+
+    def search(k: int, bind: dict[str, str]):
+        """Bind entities[k:], checking each claim group once all the objects it names are bound."""
+        new = entities[k - 1] if k else None
+        for g, (group, source) in enumerate(zip(groups, sources)):
+            names = mentions(group)
+            if names <= set(bind) and (new in names if k else not names):
+                if not any(holds(_bound(c, bind)) for c in group):
+                    if (k, g) > deepest[0]:
+                        deepest[:] = [(k, g), source]
+                    return None
+        if k == len(entities):
+            return dict(bind)
+        for body in bodies:
+            if body not in bind.values():
+                got = search(k + 1, {**bind, entities[k]: body})
+                if got is not None:
+                    return got
+        return None
+
+    found = search(0, {})
+    return (found, "") if found is not None else (None, deepest[1])
+
+
+def _bound(c: Claim, bind: dict[str, str]) -> Claim:
+    return dataclasses.replace(c, subject=bind.get(c.subject, c.subject),
+                               object=bind.get(c.object, c.object) if c.object else c.object)
+
+
+def _holds(c: Claim, world: World, said: list[Claim]) -> bool:
+    """A happening: one of the clip's own caption claims says it, and it holds (at the stated time)
+    under the checker. Anything else: it holds under the checker."""
+    if c.subject.startswith(ENTITY) and c.subject[1:].isdigit():
+        return False  # an unbound prompt object
+    if c.predicate not in HAPPENINGS:
+        return _fact(c, world)
+    pairs = {(c.subject, c.object)} | ({(c.object, c.subject)} if c.predicate == "collides" else set())
+    for d in said:
+        if d.predicate == c.predicate and d.negated == c.negated and (
+                (d.subject, d.object) in pairs or (c.object is None and d.subject == c.subject)):
+            claim = Claim(d.subject, d.predicate, d.object, d.t_start, d.t_end, c.params, d.negated)
+            if check_claim(claim, world) is None:
+                return True
+    return False
