@@ -23,7 +23,7 @@ from simreel.captioning.parse import ENTITY, Prompt
 from simreel.captioning.types import CLIP, LANGUAGES, Captions, Claim
 from simreel.scenes import camera, sampling, validity, worlds
 
-TRIES = 40  # simulated takes before giving up
+TRIES = 30  # simulated takes before giving up
 SCREEN = 60  # sampled specs per take that may be screened out (looks, counts) before a family is dropped
 REDRAW = 80  # camera or floor redraws per take
 HAPPENINGS = frozenset({"moves", "moves_dir", "falls", "flies", "rolls", "slides", "topples", "descends", "rests",
@@ -37,7 +37,7 @@ SHOWS = {  # what each built-in family characteristically shows (a plugin family
     "collide": ("hits", "collides", "moves_dir", "rolls", "slides", "rests", "topples"),
 }
 VIEW = frozenset({"moves_dir", "exits_view", "enters_view"})  # happenings the camera's direction decides
-TURNS = 4  # camera directions tried on a take that misses only by them
+TURNS = 2  # camera directions tried on a take that misses only by them
 
 
 class EnactError(RuntimeError):
@@ -258,3 +258,45 @@ def _holds(c: Claim, world: World, said: list[Claim]) -> bool:
             if check_claim(claim, world) is None:
                 return True
     return False
+
+
+# --- the round trip: a clip's short caption, read back and enacted, must say the caption again ----
+
+
+UNSAID = ("count", "background_colour")  # short-caption claims its English text never states (the setting's count, sky)
+
+
+def short_claims(captions: Captions) -> list[Claim]:
+    """The short caption's claims as a prompt would state them: no spans (a take has its own
+    times), stated times kept; minus what the text leaves unsaid (UNSAID, the floor's check size)."""
+    out = []
+    for c in captions.claims_of(captions.short_passage.claims):
+        if c.predicate in UNSAID:
+            continue
+        params = tuple(p for p in c.params if not (c.predicate == "floor_colours" and p[0] == "checks"))
+        out.append(Claim(c.subject, c.predicate, c.object, 0.0, 0.0, params, c.negated))
+    return out
+
+
+def round_trip(scene: scenes.Scene, seed: int, physics: scenes.Physics | None = None, tries: int = TRIES) -> str | None:
+    """None if the clip's short caption, parsed and enacted from `seed`, makes a take whose captions
+    entail the caption's own claims; else why not, as "stage: what" (parse, enact or entail)."""
+    from simreel.captioning.parse import PromptError, parse
+
+    spec, trajectory = scene.spec, scene.trajectory
+    captions = describe(spec, trajectory, ("en",), qa=False)
+    try:
+        prompt = parse(captions.short["en"])
+    except PromptError as e:
+        return f"parse: {e}"
+    clip = scenes.ClipFormat(spec.fps, spec.duration_s, spec.width, spec.height)
+    try:
+        take = enact(prompt, seed, clip, tries, physics, ("en",))
+    except EnactError as e:
+        return f"enact: {e}"
+    claims = short_claims(captions)
+    names = list(dict.fromkeys(n for c in claims for n in (c.subject, c.object) if n in {o.name for o in spec.objects}))
+    sources = [f"{c.predicate}" + (f" {c.object}" if c.object and c.object not in names else "") for c in claims]
+    binding, why = entail_claims([(c,) for c in claims], sources, names, take.scene.spec, take.scene.trajectory,
+                                 take.captions)
+    return None if binding is not None else f"entail: {why}"

@@ -487,7 +487,7 @@ class _Reader:
             self._verb_claims(name, verb, other, before)
             before = other or ("floor" if any(r.onto == "floor" for r in verb.reading) else None)
         for claims, words in extras + tail:
-            self.claims.append((claims, words.strip(" ,，")))
+            self.claims += [((c,), words.strip(" ,，")) for c in claims]
 
     def _clauses(self, s: str, i: int):
         """([verb, ...], [extras]) reading s[i:] to its end, or None (the failure is remembered)."""
