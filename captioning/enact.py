@@ -23,21 +23,21 @@ from simreel.captioning.parse import ENTITY, Prompt
 from simreel.captioning.types import CLIP, LANGUAGES, Captions, Claim
 from simreel.scenes import camera, sampling, validity, worlds
 
-TRIES = 30  # simulated takes before giving up
+TRIES = 50  # simulated takes before giving up
 SCREEN = 60  # sampled specs per take that may be screened out (looks, counts) before a family is dropped
 REDRAW = 80  # camera or floor redraws per take
 HAPPENINGS = frozenset({"moves", "moves_dir", "falls", "flies", "rolls", "slides", "topples", "descends", "rests",
                         "exits_view", "enters_view", "hits", "collides", "lands_on", "bounces", "first_contact"})
 CAMERA_FACTS = ("camera_static", "camera_orbits", "camera_tracks", "camera_dollies", "camera_angle")
-SHOWS = {  # what each built-in family characteristically shows (a plugin family is tried after these)
-    "ramp": ("descends", "rolls", "slides", "hits", "lands_on"),
-    "topple": ("topples", "hits", "falls", "flies"),
-    "throw": ("flies", "bounces", "lands_on"),
-    "drop": ("falls", "lands_on", "bounces", "hits", "collides", "rests"),
-    "collide": ("hits", "collides", "moves_dir", "rolls", "slides", "rests", "topples"),
+SHOWS = {  # the happenings each built-in family is made to show, the most telling family first
+    "ramp": ("descends",),
+    "topple": ("topples",),
+    "throw": ("flies",),
+    "drop": ("falls",),
+    "collide": ("hits", "collides", "moves_dir", "rolls", "slides"),
 }
 VIEW = frozenset({"moves_dir", "exits_view", "enters_view"})  # happenings the camera's direction decides
-TURNS = 2  # camera directions tried on a take that misses only by them
+TURNS = 3  # more camera directions (a quarter turn apart) tried on a take that misses
 
 
 class EnactError(RuntimeError):
@@ -55,11 +55,13 @@ class Take:
 
 
 def families(prompt: Prompt) -> list[str]:
-    """Families to try, best first: by what they show of the prompt's happenings, the rarer
-    a happening among families the more it counts (only a ramp shows "descends")."""
+    """Families to try, best first: the one made to show the prompt's most telling happening
+    (SHOWS lists them most telling first), then the others by how many they show."""
     said = {c.predicate for group in prompt.claims for c in group} | ({"descends"} if prompt.statics else set())
-    often = {p: sum(p in shows for shows in SHOWS.values()) for p in said}
-    score = {f: sum(1 / often[p] for p in said if p in shows) for f, shows in SHOWS.items()}
+    rank = [p for shows in SHOWS.values() for p in shows]
+    first = min((rank.index(p) for p in said if p in rank), default=None)
+    score = {f: sum(p in said for p in shows) + 100 * (first is not None and rank[first] in shows)
+             for f, shows in SHOWS.items()}
     return sorted(scenes.family_names(), key=lambda f: -score.get(f, -1))
 
 
@@ -105,7 +107,8 @@ def enact(prompt: Prompt, seed: int, clip: scenes.ClipFormat | None = None, trie
     for attempt in range(tries):
         if not order:
             break
-        family = order[0] if attempt % 2 == 0 or len(order) == 1 else order[1 + (attempt // 2) % (len(order) - 1)]
+        # two takes in three from the family the verbs point at, the third from the others in turn
+        family = order[0] if attempt % 3 < 2 or len(order) == 1 else order[1 + (attempt // 3) % (len(order) - 1)]
         spec = None
         for _ in range(SCREEN):
             draw += 1
@@ -123,8 +126,9 @@ def enact(prompt: Prompt, seed: int, clip: scenes.ClipFormat | None = None, trie
             continue
         rng = np.random.default_rng([seed, draw, 1])
         turning = any(c.predicate in VIEW for g in prompt.claims for c in g)
+        drawn = spec
         for turn in range(1 + TURNS * turning):
-            spec = _redress(prompt, spec, trajectory, rng, turn=turn > 0)
+            spec = _redress(prompt, drawn, trajectory, rng, turn)
             captions = describe(spec, trajectory, ("en",), qa=False)
             binding, why = entail(prompt, spec, trajectory, captions)
             if binding is not None:
@@ -143,9 +147,9 @@ def enact(prompt: Prompt, seed: int, clip: scenes.ClipFormat | None = None, trie
 # --- looks physics never sees ----------------------------------------------------------------
 
 
-def _redress(prompt: Prompt, spec, trajectory, rng, turn: bool = False) -> scenes.SceneSpec:
+def _redress(prompt: Prompt, spec, trajectory, rng, turn: int = 0) -> scenes.SceneSpec:
     """The spec with its world, floor or camera redrawn until the prompt's look facts hold (if
-    they can); `turn`: a camera from a new direction first (for what the view decides)."""
+    they can); `turn` k > 0: first a camera turned k quarter turns (for what the view decides)."""
     facts = [g for g in prompt.claims if g[0].predicate in (*CAMERA_FACTS, "floor_colours", "floor_kind", "environment")]
     said = {c.predicate: c.object for g in facts for c in g}
     if ("floor_kind" in said or "environment" in said) and spec.world is None:
@@ -160,7 +164,7 @@ def _redress(prompt: Prompt, spec, trajectory, rng, turn: bool = False) -> scene
                                 np.reshape([s.position for s in spec.statics], (-1, 3))])
         pad = max(max(o.dims) for o in spec.objects) / 2
         clip = scenes.ClipFormat(spec.fps, spec.duration_s, spec.width, spec.height)
-        azimuth = None if turn else spec.camera.azimuth_deg
+        azimuth = (spec.camera.azimuth_deg + 90.0 * turn + rng.uniform(-20.0, 20.0) * (turn > 0)) % 360.0
         redraws.append(lambda s: dataclasses.replace(
             s, camera=sampling.frame_camera(rng, focus, pad, clip, azimuth, moves)))
         if turn:
