@@ -112,6 +112,7 @@ def test_scene_prompt_writes_a_video_and_its_json(tmp_path, capsys):
     assert record["prompt"]["text"] == ISSUE and record["captions"]["short"]["zh"]
 
 
+@pytest.mark.slow
 def test_round_trip_of_factory_captions():
     """Each clip's short caption, read back and staged, makes a take whose captions say it again."""
     families = scenes.family_names()

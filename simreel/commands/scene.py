@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="scene.mp4",
                         help="with --prompt: the video to write (default scene.mp4); its JSON goes beside it (.json)")
     parser.add_argument("--tries", type=int, default=None,
-                        help="with --prompt: simulated takes before giving up (default 30)")
+                        help="with --prompt: simulated takes before giving up (default 50)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (non-negative integer; default 0)")
     parser.add_argument("--fps", type=int, default=24, help="frames per second; must divide 240 (default 24)")
     parser.add_argument("--duration", type=float, default=2.0, help="clip length in seconds (default 2.0)")
