@@ -29,13 +29,11 @@ REDRAW = 80  # camera or floor redraws per take
 HAPPENINGS = frozenset({"moves", "moves_dir", "falls", "flies", "rolls", "slides", "topples", "descends", "rests",
                         "exits_view", "enters_view", "hits", "collides", "lands_on", "bounces", "first_contact"})
 CAMERA_FACTS = ("camera_static", "camera_orbits", "camera_tracks", "camera_dollies", "camera_angle")
-SHOWS = {  # the happenings each built-in family is made to show, the most telling family first
-    "ramp": ("descends",),
-    "topple": ("topples",),
-    "throw": ("flies",),
-    "drop": ("falls",),
-    "collide": ("hits", "collides", "moves_dir", "rolls", "slides"),
-}
+FAMILY_OF = (  # the family made to show each happening, the most telling happening first
+    ("descends", "ramp"), ("topples", "topple"), ("flies", "throw"), ("falls", "drop"), ("bounces", "throw"),
+    ("hits", "collide"), ("collides", "collide"), ("moves_dir", "collide"), ("rolls", "collide"),
+    ("slides", "collide"), ("lands_on", "drop"),
+)
 VIEW = frozenset({"moves_dir", "exits_view", "enters_view"})  # happenings the camera's direction decides
 TURNS = 3  # more camera directions (a quarter turn apart) tried on a take that misses
 
@@ -55,14 +53,12 @@ class Take:
 
 
 def families(prompt: Prompt) -> list[str]:
-    """Families to try, best first: the one made to show the prompt's most telling happening
-    (SHOWS lists them most telling first), then the others by how many they show."""
+    """Families to try, best first: the one made to show the prompt's most telling happening,
+    then the others by how many of its happenings they are made to show."""
     said = {c.predicate for group in prompt.claims for c in group} | ({"descends"} if prompt.statics else set())
-    rank = [p for shows in SHOWS.values() for p in shows]
-    first = min((rank.index(p) for p in said if p in rank), default=None)
-    score = {f: sum(p in said for p in shows) + 100 * (first is not None and rank[first] in shows)
-             for f, shows in SHOWS.items()}
-    return sorted(scenes.family_names(), key=lambda f: -score.get(f, -1))
+    shown = [f for p, f in FAMILY_OF if p in said]
+    score = {f: shown.count(f) + 100 * (f == shown[0]) for f in shown}
+    return sorted(scenes.family_names(), key=lambda f: -score.get(f, 0))
 
 
 def wishes(prompt: Prompt) -> scenes.Wishes:
@@ -254,11 +250,15 @@ def _holds(c: Claim, world: World, said: list[Claim]) -> bool:
         return False  # an unbound prompt object
     if c.predicate not in HAPPENINGS:
         return _fact(c, world)
-    pairs = {(c.subject, c.object)} | ({(c.object, c.subject)} if c.predicate == "collides" else set())
+    pairs = {(c.subject, c.object)}
+    predicates = {c.predicate}
+    if c.predicate == "collides":  # a contact either way: a hit says one as well as a collision does
+        pairs.add((c.object, c.subject))
+        predicates.add("hits")
     for d in said:
-        if d.predicate == c.predicate and d.negated == c.negated and (
+        if d.predicate in predicates and d.negated == c.negated and (
                 (d.subject, d.object) in pairs or (c.object is None and d.subject == c.subject)):
-            claim = Claim(d.subject, d.predicate, d.object, d.t_start, d.t_end, c.params, d.negated)
+            claim = Claim(d.subject, c.predicate, d.object, d.t_start, d.t_end, c.params, d.negated)
             if check_claim(claim, world) is None:
                 return True
     return False

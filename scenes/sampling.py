@@ -180,6 +180,9 @@ class SceneDraft:
         self._looks: list[tuple] = []
         wishes = WISHES.get()
         self.wishes = list(wishes.objects)  # not yet given to a pick
+        # half the drafts give wishes to the first picks that admit them, half only to every other
+        # such pick, so a wished body also lands in a family's later roles (a tower's upper bricks)
+        self.eager = not self.wishes or bool(rng.random() < 0.5)
         self.static_wishes = dict(wishes.statics)
         library = ASSETS.get()
         self.library = library
@@ -233,7 +236,7 @@ class SceneDraft:
     def _wish(self, shapes, sizes, materials) -> Look | None:
         """One of the open wishes this pick admits (taken off the list), chosen at random; None if none."""
         open_ = [k for k, w in enumerate(self.wishes) if w.allows(shapes, sizes, materials)]
-        if not open_:
+        if not open_ or (not self.eager and self.rng.random() < 0.5):
             return None
         return self.wishes.pop(open_[int(self.rng.integers(len(open_)))])
 
