@@ -39,7 +39,12 @@ TURNS = 3  # more camera directions (a quarter turn apart) tried on a take that 
 
 
 class EnactError(RuntimeError):
-    """No take in the allowed tries shows the prompt; one line for the user."""
+    """No take in the allowed tries shows the prompt; one line for the user. `missed`: what
+    was most often missed, as "predicate" or "predicate at a stated time" (for grouping)."""
+
+    def __init__(self, message: str, missed: str = ""):
+        super().__init__(message)
+        self.missed = missed
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,13 +136,17 @@ def enact(prompt: Prompt, seed: int, clip: scenes.ClipFormat | None = None, trie
                 if languages != ("en",):
                     captions = describe(spec, trajectory, languages, qa=False)
                 return Take(scenes.Scene(spec, trajectory), captions, binding, attempt + 1)
+            if not any(c.predicate in VIEW for g, words in zip(prompt.claims, prompt.sources) if words == why for c in g):
+                break  # what was missed is not the camera's doing
         missed[why] = missed.get(why, 0) + 1
     if not missed:
         raise EnactError("no scene family can hold the objects this prompt names "
                          f"({', '.join(chr(34) + e.text + chr(34) for e in prompt.entities)}); name fewer or other objects")
     worst = max(missed, key=missed.get)
+    group = next((g for g, words in zip(prompt.claims, prompt.sources) if words == worst), ())
+    kind = "/".join(dict.fromkeys(c.predicate for c in group)) + (" at a stated time" if any(c.param("at") for c in group) else "")
     raise EnactError(f"no take in {tries} tries showed the prompt (most often missed: \"{worst}\"); "
-                     "try another --seed, a longer --duration or a simpler prompt")
+                     "try another --seed, a longer --duration or a simpler prompt", kind)
 
 
 # --- looks physics never sees ----------------------------------------------------------------
@@ -297,10 +306,11 @@ def round_trip(scene: scenes.Scene, seed: int, physics: scenes.Physics | None = 
     try:
         take = enact(prompt, seed, clip, tries, physics, ("en",))
     except EnactError as e:
-        return f"enact: {e}"
+        return f"enact: no take shows {e.missed}"
     claims = short_claims(captions)
     names = list(dict.fromkeys(n for c in claims for n in (c.subject, c.object) if n in {o.name for o in spec.objects}))
-    sources = [f"{c.predicate}" + (f" {c.object}" if c.object and c.object not in names else "") for c in claims]
+    sources = [c.predicate + (f" {c.object}" if c.object and c.object not in names and c.predicate in HAPPENINGS else "")
+               + (" at a stated time" if c.param("at") else "") for c in claims]
     binding, why = entail_claims([(c,) for c in claims], sources, names, take.scene.spec, take.scene.trajectory,
                                  take.captions)
     return None if binding is not None else f"entail: {why}"
