@@ -170,15 +170,16 @@ def _redress(prompt: Prompt, spec, trajectory, rng, turn: int = 0) -> scenes.Sce
         pad = max(max(o.dims) for o in spec.objects) / 2
         clip = scenes.ClipFormat(spec.fps, spec.duration_s, spec.width, spec.height)
         azimuth = (spec.camera.azimuth_deg + 90.0 * turn + rng.uniform(-20.0, 20.0) * (turn > 0)) % 360.0
-        redraws.append(lambda s: dataclasses.replace(
-            s, camera=sampling.frame_camera(rng, focus, pad, clip, azimuth, moves)))
+        redraws.append((CAMERA_FACTS, lambda s: dataclasses.replace(
+            s, camera=sampling.frame_camera(rng, focus, pad, clip, azimuth, moves))))
         if turn:
-            spec = redraws[-1](spec)
+            spec = redraws[-1][1](spec)
     if "floor_colours" in said and spec.world is None:
-        redraws.append(lambda s: dataclasses.replace(s, floor=sampling.sample_floor(rng)))
-    for redraw in redraws:
+        redraws.append((("floor_colours",), lambda s: dataclasses.replace(s, floor=sampling.sample_floor(rng))))
+    for predicates, redraw in redraws:  # each redraw until its own facts hold
+        own = [g for g in facts if g[0].predicate in predicates]
         for _ in range(REDRAW):
-            if _look_holds(facts, spec, trajectory):
+            if _look_holds(own, spec, trajectory):
                 break
             spec = redraw(spec)
     return spec
@@ -259,14 +260,12 @@ def _holds(c: Claim, world: World, said: list[Claim]) -> bool:
         return False  # an unbound prompt object
     if c.predicate not in HAPPENINGS:
         return _fact(c, world)
-    pairs = {(c.subject, c.object)}
-    predicates = {c.predicate}
-    if c.predicate == "collides":  # a contact either way: a hit says one as well as a collision does
-        pairs.add((c.object, c.subject))
-        predicates.add("hits")
+    said_as = {(c.predicate, c.subject, c.object)}
+    if c.predicate == "collides":  # either way round; or the subject runs into the other (a hit is a collision)
+        said_as |= {("collides", c.object, c.subject), ("hits", c.subject, c.object)}
     for d in said:
-        if d.predicate in predicates and d.negated == c.negated and (
-                (d.subject, d.object) in pairs or (c.object is None and d.subject == c.subject)):
+        if d.negated == c.negated and ((d.predicate, d.subject, d.object) in said_as or (
+                c.object is None and (d.predicate, d.subject) == (c.predicate, c.subject))):
             claim = Claim(d.subject, c.predicate, d.object, d.t_start, d.t_end, c.params, d.negated)
             if check_claim(claim, world) is None:
                 return True
