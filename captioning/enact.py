@@ -19,7 +19,7 @@ import numpy as np
 from simreel import scenes
 from simreel.captioning.check import World, check_claim
 from simreel.captioning.describe import describe
-from simreel.captioning.parse import ENTITY, Prompt
+from simreel.captioning.parse import CAMERA, ENTITY, Prompt
 from simreel.captioning.types import CLIP, LANGUAGES, Captions, Claim
 from simreel.scenes import camera, sampling, validity, worlds
 
@@ -28,7 +28,7 @@ SCREEN = 60  # sampled specs per take that may be screened out (looks, counts) b
 REDRAW = 80  # camera or floor redraws per take
 HAPPENINGS = frozenset({"moves", "moves_dir", "falls", "flies", "rolls", "slides", "topples", "descends", "rests",
                         "exits_view", "enters_view", "hits", "collides", "lands_on", "bounces", "first_contact"})
-CAMERA_FACTS = ("camera_static", "camera_orbits", "camera_tracks", "camera_dollies", "camera_angle")
+CAMERA_FACTS = (*CAMERA.values(), "camera_angle")
 FAMILY_OF = (  # the family made to show each happening, the most telling happening first
     ("descends", "ramp"), ("topples", "topple"), ("flies", "throw"), ("falls", "drop"), ("bounces", "throw"),
     ("hits", "collide"), ("collides", "collide"), ("moves_dir", "collide"), ("rolls", "collide"),
@@ -163,7 +163,7 @@ def _redress(prompt: Prompt, spec, trajectory, rng, turn: int = 0) -> scenes.Sce
                             textures=False)
     redraws = []
     if turn or any(p in said for p in CAMERA_FACTS):
-        motion = next((m for m, p in _MOTIONS.items() if p in said), None)
+        motion = next((m for m, p in CAMERA.items() if p in said), None)
         moves = (motion,) if motion else camera.MOTIONS
         focus = np.concatenate([trajectory.positions[::4].reshape(-1, 3),
                                 np.reshape([s.position for s in spec.statics], (-1, 3))])
@@ -184,8 +184,6 @@ def _redress(prompt: Prompt, spec, trajectory, rng, turn: int = 0) -> scenes.Sce
             spec = redraw(spec)
     return spec
 
-
-_MOTIONS = {"static": "camera_static", "orbit": "camera_orbits", "pan": "camera_tracks", "dolly": "camera_dollies"}
 
 
 def _look_holds(facts, spec, trajectory) -> bool:

@@ -151,7 +151,8 @@ def _verb_templates(cls) -> list[tuple[tuple[str, ...], tuple[_Reading, ...]]]:
     return sorted(((p, tuple(r)) for p, r in found.items()), key=lambda x: -len("".join(x[0])))
 
 
-CAMERA = {"static": "camera_static", "orbit": "camera_orbits", "pan": "camera_tracks", "dolly": "camera_dollies"}
+CAMERA = {  # camera motion -> its predicate
+    "static": "camera_static", "orbit": "camera_orbits", "pan": "camera_tracks", "dolly": "camera_dollies"}
 
 
 def _extra_messages():
