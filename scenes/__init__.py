@@ -46,7 +46,7 @@ from simreel.scenes.assets import resolve as resolve_asset
 from simreel.scenes.factory import SceneRejected, attempt_seed, check_promise, make, sample
 from simreel.scenes.physics import Physics, simulate
 from simreel.scenes.registry import FAMILIES, Family, family_names, get_family, load_plugins, register_family
-from simreel.scenes.sampling import SceneDraft
+from simreel.scenes.sampling import Look, SceneDraft, Wishes
 from simreel.scenes.types import (
     EVENT_KINDS, AssetRef, ClipFormat, Event, ObjectSpec, Rejection, Scene, SceneSpec, StaticSpec, Trajectory,
 )
@@ -54,8 +54,8 @@ from simreel.scenes.validity import REASONS, InvalidScene
 
 __all__ = [
     "Asset", "AssetError", "AssetLibrary", "AssetRef", "load_library", "resolve_asset",
-    "EVENT_KINDS", "FAMILIES", "REASONS", "ClipFormat", "Physics", "Event", "Family", "InvalidScene", "ObjectSpec",
+    "EVENT_KINDS", "FAMILIES", "REASONS", "ClipFormat", "Physics", "Event", "Family", "InvalidScene", "Look", "ObjectSpec",
     "Rejection", "Scene", "SceneDraft", "SceneRejected", "SceneSpec", "StaticSpec", "Trajectory",
     "attempt_seed", "check_promise", "family_names", "get_family", "load_plugins", "make", "register_family",
-    "sample", "simulate",
+    "sample", "simulate", "Wishes",
 ]

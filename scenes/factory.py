@@ -36,17 +36,20 @@ def attempt_seed(seed: int, attempt: int) -> int:
     return int(words[0]) << 21 | int(words[1]) >> 11  # 53 bits: exact as a JSON number in any language
 
 
-def sample(family: str, seed: int, clip: ClipFormat | None = None, assets=None) -> SceneSpec:
+def sample(family: str, seed: int, clip: ClipFormat | None = None, assets=None,
+           wishes: sampling.Wishes | None = None) -> SceneSpec:
     """The family's spec for this exact seed (not validated, not simulated).
 
-    `assets`: a `scenes.assets.AssetLibrary` its objects may come from (None: primitives only)."""
+    `assets`: a `scenes.assets.AssetLibrary` its objects may come from (None: primitives only).
+    `wishes`: looks to give objects and statics where the family allows (`sampling.Wishes`)."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     clip = clip or ClipFormat()
-    token = sampling.ASSETS.set(assets)
+    token, wished = sampling.ASSETS.set(assets), sampling.WISHES.set(wishes or sampling.Wishes())
     try:
         spec = get_family(family)(np.random.default_rng(int(seed)), clip)
     finally:
+        sampling.WISHES.reset(wished)
         sampling.ASSETS.reset(token)
     return dataclasses.replace(
         spec, family=family, seed=int(seed), fps=clip.fps, duration_s=float(clip.duration_s),

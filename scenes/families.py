@@ -204,8 +204,15 @@ def ramp(rng: np.random.Generator, clip: ClipFormat) -> SceneSpec:
                 placed.append((centre, r))
                 draft.add(obj, centre, orientation)
                 break
+    along = np.array([math.cos(heading), math.sin(heading), 0.0])
+    for _ in range(draft.unplaced()):  # bodies a prompt names that no roller or slider took: in the runout's path
+        obj = draft.pick(sizes=("small", "medium"))
+        orientation, _ = _floor_pose(obj, heading, rng, moving=False)
+        position = low_edge + along * (rng.uniform(0.25, 0.5) + radius(obj)) + across * rng.normal(0.0, 0.05)
+        position[2] = extent_below(obj, orientation) + GAP_M
+        draft.add(obj, position, orientation)
     high = low_edge - down * length
-    runout = low_edge + np.array([math.cos(heading), math.sin(heading), 0.0]) * 0.9
+    runout = low_edge + along * 0.9
     draft.see(high + across * width / 2, high - across * width / 2, runout)
     side_view = heading + math.pi * rng.integers(0, 2) + math.radians(rng.uniform(-35, 35))
     return draft.finish(

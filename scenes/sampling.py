@@ -10,6 +10,7 @@ import colorsys
 import contextvars
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +22,38 @@ from simreel.scenes.types import (
 ASSETS: contextvars.ContextVar = contextvars.ContextVar("simreel_assets", default=None)
 """The `scenes.assets.AssetLibrary` a sample may draw from, set by `scenes.sample` for the
 length of one family call (families keep their `(rng, clip)` signature); None: primitives only."""
+
+
+@dataclass(frozen=True)
+class Look:
+    """Attributes a prompt fixed for one body; None: the sampler's choice."""
+
+    colour: str | None = None
+    shape: str | None = None
+    size: str | None = None
+    material: str | None = None
+
+    def allows(self, shapes, sizes, materials) -> bool:
+        return ((self.shape is None or self.shape in shapes) and (self.size is None or self.size in sizes)
+                and (self.material is None or self.material in materials))
+
+    def fits(self, thing) -> bool:
+        """Does an object or static (anything with these attributes) look like this?"""
+        return all(v is None or getattr(thing, k, None) == v for k, v in vars(self).items())
+
+
+@dataclass(frozen=True)
+class Wishes:
+    """Looks a prompt fixed: each object look goes to one pick whose allowed shapes, sizes
+    and materials admit it; a static's colour is honoured where it is added. Where the
+    family's choices cannot admit a wish it is left out, so a caller screens the spec."""
+
+    objects: tuple[Look, ...] = ()
+    statics: tuple[tuple[str, Look], ...] = ()
+
+
+WISHES: contextvars.ContextVar = contextvars.ContextVar("simreel_wishes", default=Wishes())
+"""The `Wishes` a sample honours, set by `scenes.sample` like ASSETS."""
 
 MIN_COLOUR_DISTANCE = 80.0  # RGB distance an object's colour keeps from the floor and sky
 GAP_M = 0.002  # clearance samplers leave between bodies placed at rest
@@ -145,6 +178,12 @@ class SceneDraft:
             if np.linalg.norm(backdrop - np.asarray(rgb, dtype=np.float64), axis=1).min() >= MIN_COLOUR_DISTANCE
         ]
         self._looks: list[tuple] = []
+        wishes = WISHES.get()
+        self.wishes = list(wishes.objects)  # not yet given to a pick
+        # half the drafts give wishes to the first picks that admit them, half only to every other
+        # such pick, so a wished body also lands in a family's later roles (a tower's upper bricks)
+        self.eager = not self.wishes or bool(rng.random() < 0.5)
+        self.static_wishes = dict(wishes.statics)
         library = ASSETS.get()
         self.library = library
         self.assets = library.drawable() if library is not None else ()
@@ -160,7 +199,11 @@ class SceneDraft:
         that fit the sizes and a free colour.
         """
         rng = self.rng
-        if self.library is not None and "rock" in shapes and dims is None:
+        wish = self._wish(shapes, sizes, materials)
+        if wish is not None:
+            shapes, sizes, materials = ((v,) if v else kept for v, kept in
+                                        ((wish.shape, shapes), (wish.size, sizes), (wish.material, materials)))
+        elif self.library is not None and "rock" in shapes and dims is None:
             fits = self._fitting_assets(sizes)
             primitives = tuple(shapes) if self.library.builtin or not fits else ()
             k = int(rng.integers(len(primitives) + len(fits)))
@@ -170,9 +213,11 @@ class SceneDraft:
         shape = str(rng.choice(shapes))
         size = str(rng.choice(sizes))
         material = str(rng.choice(materials))
-        used = {look[0] for look in self._looks}
+        used = {look[0] for look in self._looks} | self._reserved()
         free = [c for c in self.colours if c not in used]
-        if free:
+        if wish is not None and wish.colour is not None:
+            colour = wish.colour
+        elif free:
             colour = str(rng.choice(free))
         else:  # more objects than colours: keep the whole look unique instead
             taken = set(self._looks)
@@ -188,8 +233,23 @@ class SceneDraft:
             position=(0.0, 0.0, 0.0), mesh_seed=int(rng.integers(0, 2**31 - 1)) if shape == "rock" else 0,
         )
 
+    def _wish(self, shapes, sizes, materials) -> Look | None:
+        """One of the open wishes this pick admits (taken off the list), chosen at random; None if none."""
+        open_ = [k for k, w in enumerate(self.wishes) if w.allows(shapes, sizes, materials)]
+        if not open_ or (not self.eager and self.rng.random() < 0.5):
+            return None
+        return self.wishes.pop(open_[int(self.rng.integers(len(open_)))])
+
+    def unplaced(self) -> int:
+        """How many wished looks no pick has taken yet (a family may add bodies for them)."""
+        return len(self.wishes)
+
+    def _reserved(self) -> set[str]:
+        """Colours wished for bodies not yet drawn: nobody else may take them."""
+        return {w.colour for w in (*self.wishes, *self.static_wishes.values()) if w.colour}
+
     def _fitting_assets(self, sizes) -> list:
-        used = {look[0] for look in self._looks}
+        used = {look[0] for look in self._looks} | self._reserved()
         return [a for a in self.assets if set(a.sizes) & set(sizes)
                 and (a.colour is None or (a.colour in self.colours and a.colour not in used))]
 
@@ -200,7 +260,7 @@ class SceneDraft:
         material = str(rng.choice(materials))
         colour = asset.colour
         if colour is None:
-            used = {look[0] for look in self._looks}
+            used = {look[0] for look in self._looks} | self._reserved()
             free = [c for c in self.colours if c not in used]
             taken = set(self._looks)
             colour = str(rng.choice(free or [c for c in vocabulary.COLOURS
@@ -223,8 +283,9 @@ class SceneDraft:
         return placed
 
     def add_static(self, name: str, dims: Vec3, position, orientation: Quat, material: str) -> StaticSpec:
-        used = {look[0] for look in self._looks}
-        colour = str(self.rng.choice([c for c in self.colours if c not in used] or list(vocabulary.COLOURS)))
+        wish = self.static_wishes.pop(name, Look())
+        used = {look[0] for look in self._looks} | self._reserved()
+        colour = wish.colour or str(self.rng.choice([c for c in self.colours if c not in used] or list(vocabulary.COLOURS)))
         self._looks.append((colour, "static", name, material))
         static = StaticSpec(name, vec(dims), vec(position), vec(orientation), colour, material)
         self.statics.append(static)

@@ -36,9 +36,10 @@ def test_no_module_imports_a_stage_by_its_bare_name():
 
 
 # Which stages each stage may import: only those upstream of it. `simreel` (the glue) alone wires
-# them together and is imported by none; only `scenes` touches pybullet.
+# them together and is imported by none; only `scenes` touches pybullet. The judge reads captioning
+# to stage ground-truth takes of a prompt (judge/oracle.py).
 UPSTREAM = {"scenes": set(), "render": {"scenes"}, "captioning": {"scenes"}, "shards": set(),
-            "trainer": {"shards"}, "judge": {"shards", "scenes", "render"}}
+            "trainer": {"shards"}, "judge": {"shards", "scenes", "render", "captioning"}}
 
 
 def test_stages_import_only_what_is_upstream():

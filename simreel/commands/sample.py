@@ -24,6 +24,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="frame size (default: the training size)")
     parser.add_argument("--scale", type=int, default=1, help="enlarge the written videos by this factor (nearest)")
     parser.add_argument("--raw", action="store_true", help="use the raw weights instead of their EMA")
+    parser.add_argument("--beside-truth", action="store_true",
+                        help="put a ground-truth take of each prompt (simreel scene --prompt) to the right of its sample")
 
 
 def run(args) -> int:
@@ -55,9 +57,32 @@ def run(args) -> int:
             first = one[None].expand(len(args.prompts), *one.shape)  # every prompt continues the same frames
         videos = sample.sample_videos(model, args.prompts, shape, steps=args.steps, guidance=args.guidance,
                                       seed=args.seed, first=first)
+        if args.beside_truth:
+            videos = _beside_truth(videos, args.prompts, shape, info["fps"], args.seed)
         files = sample.write(videos, args.prompts, args.out, info["fps"], args.scale)
     except (sample.PromptError, FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     for f in files:
         print(f)
     return 0
+
+
+def _beside_truth(videos, prompts: list[str], shape, fps: int, seed: int):
+    """Each sample with a ground-truth take of its prompt at the sample's size and length on its right."""
+    from simreel import scenes
+    from simreel.captioning.enact import EnactError
+    from simreel.captioning.parse import PromptError
+    from simreel.judge.oracle import beside, oracle_takes
+
+    try:
+        clip = scenes.ClipFormat(fps, shape.frames / fps, shape.width, shape.height)
+    except ValueError as e:
+        raise UserError(f"--beside-truth: the factory cannot make clips of this shape: {e}") from None
+    out = []
+    for k, (video, prompt) in enumerate(zip(videos, prompts)):
+        try:
+            truth = oracle_takes(prompt, 1, seed + k, clip)[0]
+        except (PromptError, EnactError) as e:
+            raise UserError(f"--beside-truth: prompt {k + 1} ({prompt[:40]!r}): {e}") from None
+        out.append(beside(video, truth.rgb))
+    return out

@@ -1,4 +1,5 @@
-"""`simreel scene FAMILY --seed N`: sample, simulate and show one scene."""
+"""`simreel scene FAMILY --seed N`: sample, simulate and show one scene.
+`simreel scene --prompt TEXT [--seed N] [--out FILE.mp4]`: a ground-truth take of a prompt, rendered."""
 from __future__ import annotations
 
 import json
@@ -7,11 +8,18 @@ from collections import Counter
 
 from simreel.cli import UserError
 
-HELP = "Sample and simulate one physics scene; print its objects and event timeline (or --json)."
+HELP = ("Sample and simulate one physics scene; print its objects and event timeline (or --json). "
+        "With --prompt: stage a caption-language prompt as a scene whose captions entail it, and render it.")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("family", help="scene family, e.g. drop, collide, ramp, topple, throw")
+    parser.add_argument("family", nargs="?", help="scene family, e.g. drop, collide, ramp, topple, throw")
+    parser.add_argument("--prompt", help='instead of a family: a prompt in the caption language (English or Chinese), '
+                                         'e.g. "a small red rubber ball rolls down a blue wooden ramp and hits a green cube"')
+    parser.add_argument("--out", default="scene.mp4",
+                        help="with --prompt: the video to write (default scene.mp4); its JSON goes beside it (.json)")
+    parser.add_argument("--tries", type=int, default=None,
+                        help="with --prompt: simulated takes before giving up (default 50)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (non-negative integer; default 0)")
     parser.add_argument("--fps", type=int, default=24, help="frames per second; must divide 240 (default 24)")
     parser.add_argument("--duration", type=float, default=2.0, help="clip length in seconds (default 2.0)")
@@ -44,7 +52,13 @@ def run(args) -> int:
         scenes.load_plugins(args.plugin)
     except ValueError as e:
         raise UserError(str(e)) from None
+    if args.prompt is not None:
+        if args.family is not None:
+            raise UserError(f"give a family ({args.family!r}) or --prompt, not both")
+        return _prompt(args)
     families = scenes.family_names()
+    if args.family is None:
+        raise UserError(f"give a family ({', '.join(families)}) or --prompt \"...\"")
     if args.family not in families:
         raise UserError(f"unknown family {args.family!r}; choose one of: {', '.join(families)}")
     if args.seed < 0:
@@ -69,6 +83,46 @@ def run(args) -> int:
         }, ensure_ascii=False))
     else:
         print(describe(scene) + (f"\n\n{captions.to_text()}" if captions else ""))
+    return 0
+
+
+def _prompt(args) -> int:
+    """Parse, enact, render; write FILE.mp4 and FILE.json (prompt, claims, binding, spec, captions)."""
+    from pathlib import Path
+
+    from simreel import render, shards
+    from simreel.captioning.enact import TRIES, EnactError, enact
+    from simreel.captioning.parse import PromptError, parse
+    from simreel.shards import storage
+
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed} must be a non-negative integer")
+    out = Path(args.out)
+    if out.suffix.lower() != ".mp4":
+        raise UserError(f"--out {args.out!r} must name an .mp4 file (the JSON is written beside it)")
+    tries = TRIES if args.tries is None else args.tries
+    if tries < 1:
+        raise UserError(f"--tries {tries} must be at least 1")
+    clip = _clip(args)
+    try:
+        prompt = parse(args.prompt)
+        take = enact(prompt, args.seed, clip, tries)
+    except (PromptError, EnactError) as e:
+        raise UserError(f"--prompt: {e}") from None
+    scene = take.scene
+    with render.Renderer() as renderer:
+        rgb = renderer.render(scene.spec, scene.trajectory).rgb
+    out.parent.mkdir(parents=True, exist_ok=True)
+    storage.write_atomic(str(out), shards.encode_video(rgb, scene.spec.fps))
+    record = {"prompt": prompt.to_dict(), "binding": take.binding, "tries": take.tries, "spec": scene.spec.to_dict(),
+              "events": [e.to_dict() for e in scene.trajectory.events], "captions": take.captions.to_dict()}
+    storage.write_atomic(str(out.with_suffix(".json")), json.dumps(record, ensure_ascii=False).encode())
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        said = ", ".join(f"{e.text} = {take.binding[e.name]}" for e in prompt.entities)
+        print(f"{describe(scene)}\n\nprompt objects: {said or 'none'}; entailed after {take.tries} take(s)\n"
+              f"{take.captions.to_text()}\n\nwrote {out} and {out.with_suffix('.json')}")
     return 0
 
 
