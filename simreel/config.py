@@ -634,6 +634,7 @@ def _train(c: Checker, raw: dict):
 _STUDY_FIELDS = ("clips", "steps", "dim", "depth", "heads", "text_dim", "batch_size", "lr", "object_weight",
                  "t_uniform", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
+HELDOUT = "heldout"  # with a dataset.holdout, a fourth split: only held-out scenes (the generalisation study)
 LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
     "probe": {"epochs": 30, "width": 32, "batch_size": 16},
     "sample": {"steps": 30, "guidance": 4.0, "prompts": 16,  # prompts: held-out captions generated for
@@ -673,9 +674,16 @@ class LoopConfig:
             return self.splits["train"] - self.train_config("unused", "unused").val_clips
         return getattr(self.train_config("unused", "unused"), name)
 
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """The datasets generate makes: SPLITS, and HELDOUT when the dataset holds a region out."""
+        return SPLITS + ((HELDOUT,) if HELDOUT in self.splits else ())
+
     def dataset_raw(self, split: str, out: str) -> dict:
         raw = {**self.dataset, "name": f"{self.name} ({split})", "num_samples": self.splits[split],
-               "seed": self.seed * 1000 + SPLITS.index(split), "out": out}
+               "seed": self.seed * 1000 + (*SPLITS, HELDOUT).index(split), "out": out}
+        if split == HELDOUT:  # the others keep the default: no held-out scene, the eval split in distribution
+            raw["split"] = HELDOUT
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
@@ -716,10 +724,16 @@ def loop_from_dict(raw: dict, what: str = "loop config", base: Path = Path("."))
     for section in ("dataset", "splits", "train"):
         c.need(isinstance(raw.get(section), dict), section, raw.get(section), "expected a mapping (a required section)")
     splits = raw.get("splits") if isinstance(raw.get("splits"), dict) else {}
-    if not c.need(set(splits) == set(SPLITS) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 2
-                                                     for n in splits.values()),
-                  "splits", splits, f"expected clips (>= 2) for each of {list(SPLITS)}"):
-        splits = {s: 2 for s in SPLITS}  # to check the other sections with
+    dataset = raw.get("dataset") if isinstance(raw.get("dataset"), dict) else {}
+    names = SPLITS + ((HELDOUT,) if dataset.get("holdout") else ())
+    why = (f" (dataset.holdout asks for the {HELDOUT} split: clips of held-out scenes)" if HELDOUT in names
+           else f" (a {HELDOUT} split needs dataset.holdout saying what is held out)" if HELDOUT in splits else "")
+    if not c.need(set(splits) == set(names) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 2
+                                                    for n in splits.values()),
+                  "splits", splits, f"expected clips (>= 2) for each of {list(names)}{why}"):
+        splits = {s: 2 for s in names}  # to check the other sections with
+    c.need("split" not in dataset, "dataset.split", dataset.get("split"),
+           f"the loop sets it: {', '.join(SPLITS)} hold no held-out scene, {HELDOUT} only held-out ones; remove it")
     sections = {name: _section(c.within(name), raw.get(name), defaults) for name, defaults in LOOP_SECTIONS.items()}
     name = raw.get("name", "simreel loop")
     c.need(isinstance(name, str) and bool(name), "name", name, "expected a non-empty string")
@@ -781,7 +795,11 @@ def _loop_fits(c: Checker, cfg: LoopConfig, d: DatasetConfig, t) -> None:
            f"the shortest dataset clip has {shortest:g} frames: make clips longer or the model's shorter")
     for section, key in (("sample", "prompts"), ("evaluate", "continuations")):
         value = getattr(cfg, section)[key]
-        c.need(value <= cfg.splits["eval"], f"{section}.{key}", value, f"expected at most splits.eval={cfg.splits['eval']}")
+        for split in ("eval", HELDOUT) if HELDOUT in cfg.splits else ("eval",):  # both are judged alike
+            c.need(value <= cfg.splits[split], f"{section}.{key}", value,
+                   f"expected at most splits.{split}={cfg.splits[split]}")
+    if HELDOUT in cfg.splits:
+        _dataset(c.within("dataset"), cfg.dataset_raw(HELDOUT, "unused"))
     for name, value in cfg.study_points():
         _train(c.within("study"), cfg.train_raw("unused", "unused", **{name: value}))
         if name == "steps":
