@@ -793,11 +793,11 @@ def _loop_fits(c: Checker, cfg: LoopConfig, d: DatasetConfig, t) -> None:
     shortest = min(d.fps) * d.duration_s.bounds()[0]
     c.need(shortest >= t.frames, "train.frames", t.frames,
            f"the shortest dataset clip has {shortest:g} frames: make clips longer or the model's shorter")
+    judged = {s: cfg.splits[s] for s in ("eval", HELDOUT) if s in cfg.splits}  # both are judged alike
     for section, key in (("sample", "prompts"), ("evaluate", "continuations")):
         value = getattr(cfg, section)[key]
-        for split in ("eval", HELDOUT) if HELDOUT in cfg.splits else ("eval",):  # both are judged alike
-            c.need(value <= cfg.splits[split], f"{section}.{key}", value,
-                   f"expected at most splits.{split}={cfg.splits[split]}")
+        c.need(value <= min(judged.values()), f"{section}.{key}", value,
+               "expected at most " + " and ".join(f"splits.{s}={n}" for s, n in judged.items()))
     if HELDOUT in cfg.splits:
         _dataset(c.within("dataset"), cfg.dataset_raw(HELDOUT, "unused"))
     for name, value in cfg.study_points():
