@@ -680,10 +680,11 @@ class LoopConfig:
         return SPLITS + ((HELDOUT,) if HELDOUT in self.splits else ())
 
     def dataset_raw(self, split: str, out: str) -> dict:
-        raw = {**self.dataset, "name": f"{self.name} ({split})", "num_samples": self.splits[split],
-               "seed": self.seed * 1000 + (*SPLITS, HELDOUT).index(split), "out": out}
-        if split == HELDOUT:  # the others keep the default: no held-out scene, the eval split in distribution
-            raw["split"] = HELDOUT
+        raw = {**{k: v for k, v in self.dataset.items() if k != "split"}, "name": f"{self.name} ({split})",
+               "num_samples": self.splits[split], "seed": self.seed * 1000 + (*SPLITS, HELDOUT).index(split),
+               "out": out}
+        if "holdout" in self.dataset:  # only then: the stamps of loops without one stay as they were
+            raw["split"] = HELDOUT if split == HELDOUT else "train"  # eval too: the in-distribution side
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]

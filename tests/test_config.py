@@ -105,6 +105,7 @@ HOLDOUT = "dataset.holdout={combinations: [{colour: red, shape: sphere}]}"
     ([HOLDOUT], "splits", "(dataset.holdout asks for the heldout split"),
     (["splits.heldout=40"], "splits", "(a heldout split needs dataset.holdout"),
     ([HOLDOUT, "splits.heldout=40", "dataset.split=heldout"], "dataset.split", "the loop sets it"),
+    (["dataset.split=heldout"], "dataset.split", "remove it"),
     (["dataset.holdout={ranges: {throw.sped_mps: {min: 4}}}", "splits.heldout=48"],
      "dataset.holdout.ranges.throw.sped_mps", "known fields are ['collide.height_m'"),
     (["dataset.holdout={combinations: [{colour: reed}]}", "splits.heldout=48"],
