@@ -330,10 +330,13 @@ def generalisation_reading(kinds: dict[str, dict], axes: dict[str, list[dict]]) 
                     f"{_versus(g['following']['gain_ci95'], f['gain_ci95'], False)}, position error "
                     f"{_versus(g['dynamics']['position_error']['ci95'], p['ci95'], True)}.")
     for axis, rows in axes.items():
-        if len(rows) >= 2 and all("generalisation" in r for r in rows):
-            first, last = rows[0]["generalisation"]["combinatorial"], rows[-1]["generalisation"]["combinatorial"]
-            said.append(f"Combinatorial, from {AXES.get(axis, axis)} = {rows[0]['value']:g} to {rows[-1]['value']:g}: "
-                        f"caption following {_versus(last['following']['gain_ci95'], first['following']['gain_ci95'], False)}, "
+        if len(rows) < 2 or not all("generalisation" in r for r in rows):
+            continue
+        for kind in ("combinatorial", "out_of_range"):
+            first, last = rows[0]["generalisation"][kind], rows[-1]["generalisation"][kind]
+            said.append(f"{KIND_NAMES[kind].split(' (')[0].capitalize()}, {AXES.get(axis, axis)} {rows[0]['value']:g} "
+                        f"→ {rows[-1]['value']:g}: caption following "
+                        f"{_versus(last['following']['gain_ci95'], first['following']['gain_ci95'], False)}, "
                         f"position error {_versus(last['position_error']['ci95'], first['position_error']['ci95'], True)}.")
     return ("Kang et al. 2024 (&ldquo;How Far is Video Generation from World Model: A Physical Law Perspective&rdquo;) "
             "found three regimes: in distribution near perfect, unseen combinations of seen values improving with "
