@@ -19,9 +19,6 @@ CONFIG = {**TINY, "name": "tiny generalisation", "dataset": {**TINY["dataset"], 
           "splits": {**TINY["splits"], "heldout": 24}, "study": {"steps": [4]}}
 KIND = {None: "in_distribution", "combination": "combinatorial", "range": "out_of_range"}
 
-pytestmark = pytest.mark.slow  # a whole loop (minutes)
-
-
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, simreel):
     tmp = tmp_path_factory.mktemp("generalisation")
@@ -34,6 +31,7 @@ def metas(out: Path, split: str) -> list[dict]:
     return [s["meta"] for s in ClipDataset(str(out / "generate" / split), decode=False)]
 
 
+@pytest.mark.slow  # a whole loop (minutes)
 def test_no_held_out_scene_is_trained_on(study):
     for split in ("train", "probe", "eval"):
         found = [held_out(m, HOLDOUT) for m in metas(study, split)]
@@ -42,6 +40,7 @@ def test_no_held_out_scene_is_trained_on(study):
     assert len(kinds) == CONFIG["splits"]["heldout"] and set(kinds) == {"range", "combination"}, kinds
 
 
+@pytest.mark.slow  # a whole loop (minutes)
 def test_each_kind_is_judged_on_its_own_clips_with_n_and_intervals(study):
     m = json.loads((study / "report" / "metrics.json").read_text())
     g = m["generalisation"]
@@ -65,6 +64,7 @@ def test_each_kind_is_judged_on_its_own_clips_with_n_and_intervals(study):
     assert all(set(r["generalisation"]) == set(g) for r in axes["steps"]), axes
 
 
+@pytest.mark.slow  # a whole loop (minutes)
 def test_the_report_answers_does_it_generalise(study):
     page = (study / "report" / "index.html").read_text()
     assert "Does it generalise?" in page and "Kang et al. 2024" in page
@@ -72,3 +72,23 @@ def test_the_report_answers_does_it_generalise(study):
     assert table.count("<tr><th>") == 4, table  # the header and the three kinds
     assert page.index("id=study") < page.index("id=generalisation") < page.index("id=ablations")
     assert (study / "report" / "charts" / "generalisation-steps.png").is_file()
+
+
+def kind(gain_ci, error_ci) -> dict:
+    return {"following": {"ci95": gain_ci, "gain_ci95": gain_ci, "ceiling_ci95": [0.7, 0.8]},
+            "dynamics": {"position_error": {"ci95": error_ci, "copy_last_ci95": [0.15, 0.2]}}}
+
+
+def test_the_reading_goes_by_intervals_not_figures():
+    from simreel.report import generalisation_reading
+
+    text = generalisation_reading({"in_distribution": kind([0.72, 0.9], [0.05, 0.1]),
+                                   "combinatorial": kind([0.6, 0.75], [0.08, 0.12]),  # overlaps in distribution
+                                   "out_of_range": kind([0.1, 0.3], [0.3, 0.5])}, {})
+    assert "ceiling: no different; position error against copying the last frame: better." in text, text
+    assert "Combinatorial (unseen combination) against in distribution: caption following no different, " \
+           "position error no different." in text, text
+    assert "Out of range against in distribution: caption following worse, position error worse." in text, text
+    assert "caption following undecided" in generalisation_reading(
+        {"in_distribution": kind([0.72, 0.9], [0.05, 0.1]), "combinatorial": kind(None, None),
+         "out_of_range": kind(None, None)}, {})
