@@ -8,6 +8,7 @@ from simreel.captioning.plan import Message
 from simreel.captioning.questions import Question
 from simreel.captioning.realiser import Realiser, pick
 from simreel.scenes.library import chinese_names
+from simreel.scenes.types import shows_material
 
 COLOUR = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色", "cyan": "青色", "blue": "蓝色",
           "purple": "紫色", "pink": "粉色", "brown": "棕色", "white": "白色", "gray": "灰色", "black": "黑色"}
@@ -91,7 +92,8 @@ class Chinese(Realiser):
             return f"一个{COLOUR[thing.colour]}的{MATERIAL[thing.material]}{self.static_word[name]}"
         size = SIZE[thing.size]
         one = "一" + ("个" if thing.asset else MEASURE[thing.shape])
-        colour, material, shape = COLOUR[thing.colour], MATERIAL[thing.material], self.shape_word[name]
+        colour, shape = COLOUR[thing.colour], self.shape_word[name]
+        material = MATERIAL[thing.material] if shows_material(thing) else ""  # not seen on an asset in its own colours
         if thing.size != "medium" and rng.random() < 0.4:  # 一个红色的小橡胶球
             return f"{one}{colour}的{size}{material}{shape}"
         size = size if size.endswith("的") else size + pick(rng, ("的", ""))  # 一个小的红色橡胶球

@@ -10,6 +10,7 @@ import numpy as np
 from simreel.captioning.plan import Message
 from simreel.captioning.questions import Question
 from simreel.captioning.realiser import Realiser, pick
+from simreel.scenes.types import shows_material
 
 SIZE = {"small": ("small", "little"), "medium": ("medium-sized", "mid-sized", "moderately sized"), "large": ("large", "big")}
 MATERIAL_ADJ = {"rubber": ("rubber",), "metal": ("metal", "metallic"), "wood": ("wooden",), "ice": ("ice",),
@@ -95,7 +96,9 @@ class English(Realiser):
             adj = f"{thing.colour} {MATERIAL_ADJ[thing.material][0]}"
             return f"{article(adj)} {adj} {self.static_word[name]}"
         size = pick(rng, SIZE[thing.size])
-        if rng.random() < 0.25:
+        if not shows_material(thing):  # an asset in its own colours: its material is not seen
+            np_ = f"{size} {thing.colour} {self.shape_word[name]}"
+        elif rng.random() < 0.25:
             np_ = f"{size} {thing.colour} {self.shape_word[name]} made of {thing.material}"
         else:
             np_ = f"{size} {thing.colour} {pick(rng, MATERIAL_ADJ[thing.material])} {self.shape_word[name]}"

@@ -15,6 +15,7 @@ import numpy as np
 from simreel.captioning.colours import muted_name, sky_name
 from simreel.captioning.facts import Clip, Happening
 from simreel.captioning.types import Claim
+from simreel.scenes.types import shows_material
 
 SALIENCE = {"topple": 5, "hit": 4, "collide": 4, "descend": 3, "fly": 3, "fall": 2, "exit": 2, "enter": 2,
             "travel": 1.5, "bounce": 1, "land": 1, "rest": 0.5, "still": 0}
@@ -58,11 +59,12 @@ class ClaimBook:
         return self._index[claim]
 
     def attributes(self, spec, name: str, attrs=("size", "colour", "material", "shape")) -> tuple[int, ...]:
-        """The attribute claims of an object (or a static's colour and material)."""
+        """The attribute claims of an object (or a static's colour and material), of what can be seen."""
         obj = next((o for o in (*spec.objects, *spec.statics) if o.name == name), None)
         if obj is None:
             return ()
-        return tuple(self.add(Claim(name, a, getattr(obj, a))) for a in attrs if hasattr(obj, a))
+        return tuple(self.add(Claim(name, a, getattr(obj, a))) for a in attrs
+                     if hasattr(obj, a) and (a != "material" or shows_material(obj)))
 
 
 def _instant(clip: Clip, f: int) -> tuple[float, float]:

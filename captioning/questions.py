@@ -19,7 +19,7 @@ import numpy as np
 from simreel.captioning.facts import Clip, Happening, happenings
 from simreel.captioning.plan import ClaimBook, happening_message, stated_time
 from simreel.captioning.types import EXTENDED, WITHOUT, Claim
-from simreel.scenes.types import SceneSpec, Trajectory
+from simreel.scenes.types import SceneSpec, Trajectory, shows_material
 
 PREDICT_S = 1.0  # how far past the cut predictive questions look
 NEXT_KINDS = ("hit", "collide", "land", "bounce", "topple", "exit", "rest")  # "what does it do next?"
@@ -70,12 +70,15 @@ def descriptive(clip: Clip, found: list[Happening]) -> list[Question]:
         if sum(p.colour == o.colour for p in objs) == 1 and o.asset is None:
             out.append(_q("descriptive", "shape", o.name,
                           [Claim(o.name, "colour", o.colour), Claim(o.name, "shape", o.shape)], colour=o.colour, value=o.shape))
-        out.append(_q("descriptive", "material", o.name, [Claim(o.name, "material", o.material)], value=o.material))
+        if shows_material(o):
+            out.append(_q("descriptive", "material", o.name, [Claim(o.name, "material", o.material)], value=o.material))
     out.append(_q("descriptive", "count", None, [Claim("scene", "count", params=(("n", len(objs)),))], n=len(objs)))
     for key in ("shape", "material"):
         for value in sorted({getattr(o, key) for o in objs if key != "shape" or o.asset is None}):
             if key == "shape" and any(o.shape == value and o.asset is not None for o in objs):
                 continue  # "how many rocks?" would count the assets (shape "rock") among them
+            if key == "material" and any(o.material == value and not shows_material(o) for o in objs):
+                continue  # nor count a material some object does not show
             n = sum(getattr(o, key) == value for o in objs)
             out.append(_q("descriptive", "count", None,
                           [Claim("scene", "count", params=(("n", n), (key, value)))], n=n, **{key: value}))

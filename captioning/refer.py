@@ -1,15 +1,17 @@
 """Minimal unique referring expressions: which attributes (and, rarely, which position) name an object.
 
 Colour and shape come first; size, then material, then both are added only when
-needed to tell objects apart. Objects that look identical (possible once a scene has
-more objects than colours) are told apart by their rank from the left, or from the
-camera, at frame 0, and only where that rank is clear by a wide margin.
+needed to tell objects apart (material only where it is seen: `scenes.types.shows_material`).
+Objects that look identical (possible once a scene has more objects than colours) are
+told apart by their rank from the left, or from the camera, at frame 0, and only where
+that rank is clear by a wide margin.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from simreel.captioning.facts import Clip
+from simreel.scenes.types import shows_material
 
 ATTRIBUTE_ORDERS = (
     ("colour", "shape"),
@@ -36,7 +38,7 @@ def choose(clip: Clip) -> dict[str, Choice]:
     objects = clip.spec.objects
     out = {}
     for i, obj in enumerate(objects):
-        for order in ATTRIBUTE_ORDERS:
+        for order in _seen(obj, ATTRIBUTE_ORDERS):
             key = tuple(getattr(obj, a) for a in order)
             if sum(tuple(getattr(o, a) for a in order) == key for o in objects) == 1:
                 out[obj.name] = Choice(obj.name, _in_word_order(obj, order))
@@ -46,6 +48,11 @@ def choose(clip: Clip) -> dict[str, Choice]:
     return out
 
 
+def _seen(obj, orders):
+    """The attribute orders that name only what can be seen of `obj` (not an unseen material)."""
+    return [o for o in orders if "material" not in o or shows_material(obj)]
+
+
 def _in_word_order(obj, attrs) -> tuple[tuple[str, str], ...]:
     return tuple((a, getattr(obj, a)) for a in WORD_ORDER if a in attrs)
 
@@ -53,8 +60,9 @@ def _in_word_order(obj, attrs) -> tuple[tuple[str, str], ...]:
 def _spatial(clip: Clip, i: int) -> Choice:
     objects = clip.spec.objects
     obj = objects[i]
-    twins = [j for j, o in enumerate(objects) if all(getattr(o, a) == getattr(obj, a) for a in WORD_ORDER)]
-    attrs = _in_word_order(obj, WORD_ORDER)
+    words = tuple(a for a in WORD_ORDER if a != "material" or shows_material(obj))
+    twins = [j for j, o in enumerate(objects) if all(getattr(o, a) == getattr(obj, a) for a in words)]
+    attrs = _in_word_order(obj, words)
     for relation, key, margin in (("from_left", lambda j: clip.slope(0, j), SIDE_MARGIN),
                                   ("from_near", lambda j: clip.pixels[0, j, 2], DEPTH_MARGIN)):
         ranked = sorted(twins, key=key)

@@ -8,10 +8,11 @@ from simreel.render.frames import Frames
 
 
 def contact_sheet(clips: list[Frames | np.ndarray], labels: list[str] | None = None, *, columns: int = 6,
-                  scale: int = 1, label_width: int = 120) -> Image.Image:
+                  scale: int = 1, label_width: int = 120, headers: list[str] | None = None) -> Image.Image:
     """One row per clip: `columns` frames evenly spaced over the clip, label on the left.
 
     clips: Frames or uint8 [T, H, W, 3] arrays (sizes may differ: each row is padded).
+    headers: a label above each column (lines split by "\n"), for grids whose columns mean something.
     """
     videos = [c.rgb if isinstance(c, Frames) else np.asarray(c) for c in clips]
     if not videos:
@@ -23,10 +24,13 @@ def contact_sheet(clips: list[Frames | np.ndarray], labels: list[str] | None = N
     cell_w = max(v.shape[2] for v in videos) * scale
     gap = 2
     left = label_width if any(labels) else 0
-    sheet = Image.new("RGB", (left + columns * (cell_w + gap), len(videos) * (cell_h + gap)), (255, 255, 255))
+    top = 4 + 11 * max(h.count("\n") + 1 for h in headers) if headers else 0
+    sheet = Image.new("RGB", (left + columns * (cell_w + gap), top + len(videos) * (cell_h + gap)), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
+    for col, header in enumerate(headers or ()):
+        draw.multiline_text((left + col * (cell_w + gap) + 2, 2), header, fill=(0, 0, 0), spacing=1)
     for row, (video, label) in enumerate(zip(videos, labels)):
-        y = row * (cell_h + gap)
+        y = top + row * (cell_h + gap)
         picks = np.linspace(0, len(video) - 1, min(columns, len(video))).round().astype(int)
         for col, t in enumerate(picks):
             img = Image.fromarray(video[t])
@@ -34,5 +38,5 @@ def contact_sheet(clips: list[Frames | np.ndarray], labels: list[str] | None = N
                 img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
             sheet.paste(img, (left + col * (cell_w + gap), y))
         if label:
-            draw.text((4, y + 4), label, fill=(0, 0, 0))
+            draw.multiline_text((4, y + 4), label, fill=(0, 0, 0), spacing=1)
     return sheet

@@ -144,6 +144,25 @@ def float_texture(table: np.ndarray) -> int:
     return tex
 
 
+def image_texture(rgb: np.ndarray, repeat: bool) -> int:
+    """An sRGB image (uint8 [H, W, 3], top row first) as a mipmapped texture: linear on read and
+    filtered at any size, so a texture a few pixels wide on screen averages, not aliases. `repeat`:
+    tiled (uv beyond 0..1); else its edges are clamped, so uv 1 does not blend in the opposite edge."""
+    height, width = rgb.shape[:2]
+    tex = GL.glGenTextures(1)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+    GL.glTexStorage2D(GL.GL_TEXTURE_2D, max(width, height).bit_length(), GL.GL_SRGB8, width, height)
+    GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+    GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE,
+                       np.ascontiguousarray(rgb[::-1], np.uint8))  # uv (0, 0) is the image's bottom left
+    GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+    for axis in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T):
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, axis, GL.GL_REPEAT if repeat else GL.GL_CLAMP_TO_EDGE)
+    return tex
+
+
 def uniform_buffer(size: int, binding: int) -> int:
     """A uniform buffer of `size` bytes bound to `binding`, for `update_uniform_buffer`."""
     buf = GL.glGenBuffers(1)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import trimesh
 
-from simreel.scenes import shapes
+from simreel.scenes import assets, shapes
 from simreel.scenes.types import ObjectSpec, StaticSpec
 
 CREASE_DEG = 40.0
@@ -34,9 +34,9 @@ SILHOUETTE_PX = 0.25  # largest gap between the true outline and the polygon's, 
 
 
 def vertex_arrays(mesh: trimesh.Trimesh, crease_deg: float, colours: np.ndarray | None = None,
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(vertices float32 [V, 6] = position, normal (+ colour [V, 9] given per-vertex `colours`);
-    indices uint32 [F, 3])."""
+                  uv: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices float32 [V, 6] = position, normal (+ colour [V, 9] given per-vertex `colours`, + uv
+    [V, 11] given `uv` too); indices uint32 [F, 3])."""
     faces = np.asarray(mesh.faces)
     face_normals = np.asarray(mesh.face_normals)
     weighted = face_normals * np.asarray(mesh.area_faces)[:, None]
@@ -47,8 +47,8 @@ def vertex_arrays(mesh: trimesh.Trimesh, crease_deg: float, colours: np.ndarray 
     keep = valid & (cosine >= np.cos(np.radians(crease_deg)) - 1e-6)
     normals = np.einsum("fcd,fcdk->fck", keep.astype(np.float64), weighted[neighbour])
     normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
-    columns = [np.asarray(mesh.vertices)[faces], normals] + ([] if colours is None else [colours[faces]])
-    corners = np.concatenate(columns, axis=-1).reshape(-1, 3 * len(columns)).astype(np.float32)
+    columns = [np.asarray(mesh.vertices)[faces], normals] + [a[faces] for a in (colours, uv) if a is not None]
+    corners = np.concatenate(columns, axis=-1).reshape(-1, sum(c.shape[-1] for c in columns)).astype(np.float32)
     unique, inverse = np.unique(corners, axis=0, return_inverse=True)
     return np.ascontiguousarray(unique), inverse.reshape(-1, 3).astype(np.uint32)
 
@@ -88,8 +88,14 @@ def _solid(obj: ObjectSpec, level: int | None) -> trimesh.Trimesh:
 
 
 def own_colours(item: ObjectSpec | StaticSpec) -> bool:
-    """Whether the item is a mesh asset drawn in its own vertex colours (not tinted by its colour word)."""
+    """Whether the item is a mesh asset drawn in its own colours, vertex colours or its texture (not tinted
+    by its colour word)."""
     return isinstance(item, ObjectSpec) and item.asset is not None and shapes.mesh(item).visual.kind is not None
+
+
+def texture(item: ObjectSpec | StaticSpec) -> tuple[np.ndarray, np.ndarray] | None:
+    """An asset's texture (uv per vertex, image) when it is drawn in its own colours from one texture."""
+    return assets.resolve(item.asset).texture if own_colours(item) else None
 
 
 def mesh_key(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple:
@@ -114,6 +120,9 @@ def arrays_for(item: ObjectSpec | StaticSpec, level: int | None = None) -> tuple
         mesh = shapes.mesh(item)
         if not own_colours(item):
             return vertex_arrays(mesh, CREASE_DEG)
+        image = texture(item)
+        if image is not None:  # the renderer samples it per pixel: white vertices carrying uv
+            return vertex_arrays(mesh, CREASE_DEG, np.ones((len(mesh.vertices), 3)), image[0])
         srgb = np.asarray(mesh.visual.vertex_colors)[:, :3] / 255.0
         return vertex_arrays(mesh, CREASE_DEG, np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4))
     if item.shape in LEVELS:

@@ -45,7 +45,7 @@ SHADOW_TILE = (64, 2048)  # shadow-map tile size bounds, texels
 
 
 class _Mesh:
-    """Interleaved position + normal (+ colour) buffer and an index buffer, ready to draw instanced."""
+    """Interleaved position + normal (+ colour (+ uv)) buffer and an index buffer, ready to draw instanced."""
 
     def __init__(self, vertices: np.ndarray, indices: np.ndarray):
         self.vao = GL.glGenVertexArrays(1)
@@ -55,9 +55,11 @@ class _Mesh:
         GL.glBufferData(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
         GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.buffers[1])
         GL.glBufferData(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
-        for loc in range(vertices.shape[1] // 3):  # position, normal[, colour]
+        sizes = {6: (3, 3), 9: (3, 3, 3), 11: (3, 3, 3, 2)}[vertices.shape[1]]  # position, normal[, colour[, uv]]
+        for loc, size in enumerate(sizes):
             GL.glEnableVertexAttribArray(loc)
-            GL.glVertexAttribPointer(loc, 3, GL.GL_FLOAT, GL.GL_FALSE, vertices.strides[0], GL.GLvoidp(12 * loc))
+            GL.glVertexAttribPointer(loc, size, GL.GL_FLOAT, GL.GL_FALSE, vertices.strides[0],
+                                     GL.GLvoidp(4 * sum(sizes[:loc])))
         GL.glBindVertexArray(0)
         self.count = int(indices.size)
 
@@ -139,6 +141,7 @@ class _Draw:
     box: tuple[np.ndarray, np.ndarray] | None = None  # (low corner, size) in the body frame, for coords
     texture: int = 0  # 1 + index in worlds.TEXTURES; 0 = plain
     seed: tuple[float, float, float] = (0.0, 0.0, 0.0)  # shifts the pattern
+    image: int = 0  # GL texture of its own image (an asset's texture), drawn per pixel; 0 = none
 
 
 @dataclass
@@ -174,6 +177,7 @@ class Renderer:
             raise ValueError(f"quality asks for {self.quality.samples}x MSAA; {self.device} allows {self._context.max_samples}x")
         self._programs: dict[tuple, gl.Program] = {}
         self._meshes: OrderedDict[tuple, _Mesh] = OrderedDict()
+        self._images: OrderedDict[str, int] = OrderedDict()  # asset sha256 -> its texture
         self._targets: dict[str, tuple[tuple, _Framebuffers]] = {}  # "frames" / "shadows" -> (key, them)
         self._flow_table: int | None = None
         self._frame_rows = min(4096, self._context.max_uniform_block // 16)
@@ -181,6 +185,7 @@ class Renderer:
         self._empty_vao = GL.glGenVertexArrays(1)
         self._floor = _Mesh(*_floor_grid())
         GL.glVertexAttrib3f(2, 1.0, 1.0, 1.0)  # the colour of meshes without vertex colours: the albedo alone
+        GL.glVertexAttrib2f(3, 0.0, 0.0)  # the uv of meshes without a texture (never read)
         self._sky = _Mesh(*meshes.vertex_arrays(trimesh.creation.icosphere(subdivisions=2), 180.0))
         gl.clip_control_zero_to_one()
 
@@ -199,10 +204,10 @@ class Renderer:
         if self._context is None:
             raise RuntimeError("this Renderer is closed; make a new one")
         self._context.make_current()
-        out = self._draw(spec, trajectory, modalities)
+        poses = camera.camera_poses(spec.camera, trajectory.num_frames)
+        out = self._draw(spec, trajectory, modalities, poses)
         if motion_blur > 1:
             out["rgb"] = self._blurred(spec, trajectory, motion_blur)
-        poses = camera.camera_poses(spec.camera, trajectory.num_frames)
         if "normals" in out:
             out["normals"] = truth.camera_normals(out["normals"], poses)
         if "boxes" in modalities:
@@ -226,7 +231,7 @@ class Renderer:
         return np.round(255.0 * np.where(mean <= 0.0031308, 12.92 * mean, 1.055 * mean ** (1 / 2.4) - 0.055)).astype(np.uint8)
 
     def _draw(self, spec: SceneSpec, trajectory: Trajectory, modalities: tuple[str, ...],
-              poses: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              poses: np.ndarray) -> dict[str, np.ndarray]:
         """The resolve pass's arrays for `modalities` (ids too when boxes need them), by name."""
         clip = self._prepare(spec, trajectory, _outputs(modalities), poses)
         W, H, T = spec.width, spec.height, trajectory.num_frames
@@ -255,6 +260,8 @@ class Renderer:
             m.delete()
         for p in self._programs.values():
             p.delete()
+        if self._images:
+            GL.glDeleteTextures(list(self._images.values()))
         for _, targets in self._targets.values():
             targets.delete()
         if self._flow_table is not None:
@@ -273,21 +280,21 @@ class Renderer:
     # -- per clip -----------------------------------------------------------------
 
     def _prepare(self, spec: SceneSpec, trajectory: Trajectory, outputs: tuple[str, ...],
-                 poses: np.ndarray | None = None) -> _Clip:
+                 poses: np.ndarray) -> _Clip:
         """Upload the clip's tables, size the targets, set every uniform fixed over the clip.
-        `poses`: the camera's, when not the spec's rig at each frame (motion blur's sub-frames)."""
+        `poses`: the camera's at each frame drawn (the spec's rig, or motion blur's sub-frames)."""
         W, H, T = spec.width, spec.height, trajectory.num_frames
         q, ss = self.quality, self.quality.supersample
         K = camera.intrinsics(spec.camera, W, H)
-        poses = camera.camera_poses(spec.camera, T) if poses is None else poses
         objects = transforms.object_matrices(trajectory)
         statics = transforms.static_matrices(spec.statics)
         models = np.concatenate(
             [objects, np.broadcast_to(statics, (T,) + statics.shape), np.broadcast_to(np.eye(4), (T, 1, 4, 4))], axis=1)
         table = transforms.frame_table(poses, K, W, H, models)
-        if "flow" in outputs or "backward_flow" in outputs:  # rows 0..T-1 forward, T..2T-1 backward
-            warps = [transforms.flow_matrices(K, poses, objects, step) for step in (1, -1)]
-            self._upload_flow_table(np.concatenate(warps).reshape(2 * T, -1, 4))
+        steps = [step for step, name in ((1, "flow"), (-1, "backward_flow")) if name in outputs]
+        if steps:  # the warps asked for: forward rows first, then backward ones
+            warps = [transforms.flow_matrices(K, poses, objects, step) for step in steps]
+            self._upload_flow_table(np.concatenate(warps).reshape(len(steps) * T, -1, 4))
 
         sun = transforms.sun_direction(spec.light.azimuth_deg, spec.light.elevation_deg)
         light, light_width = None, 0.0
@@ -313,7 +320,7 @@ class Renderer:
         draws = [_Draw(o, self._mesh(o, meshes.detail(o.shape, r)), k, o.colour, o.material, k + 1,
                        truth.object_box(o) if geometry else None,
                        TEXTURES.index(patterns[k]) + 1 if k < len(patterns) and patterns[k] else 0,
-                       tuple(np.random.default_rng([spec.seed, k]).uniform(0.0, 100.0, 3)))
+                       tuple(np.random.default_rng([spec.seed, k]).uniform(0.0, 100.0, 3)), self._image(o))
                  for k, (o, r) in enumerate(zip(spec.objects, radii))]
         draws += [_Draw(s, self._mesh(s), len(spec.objects) + i, s.colour, s.material, 0) for i, s in enumerate(spec.statics)]
         footprint = transforms.shadow_footprint(light, sun, FLOOR_HALF) if light is not None else (0.0, 0.0, 0.0, 0.0)
@@ -331,6 +338,7 @@ class Renderer:
             p = self._program("scene", FLOOR=is_floor, SHADOWS=has_shadows, GEOMETRY=geometry, WORLD=world, SKY=sky)
             for name, value in lights.items():
                 p.set(name, value)
+            p.set("u_image", 7)  # its own unit: no other sampler type shares it
             if world:
                 p.set("u_floor_kind", FLOORS.index(spec.world.floor))
             if sky:
@@ -373,6 +381,8 @@ class Renderer:
             p.set("u_flow", 4)
             p.set("u_height", spec.height)
             p.set("u_last", clip.table.shape[0] - 1)
+            if "backward_flow" in clip.outputs:  # its rows follow the forward ones, if any
+                p.set("u_back", clip.table.shape[0] if "flow" in clip.outputs else 0)
             p.set("u_intrinsics", clip.K[[0, 1, 0, 1], [0, 1, 2, 2]])
 
     def _program(self, kind: str, **defines) -> gl.Program:
@@ -403,6 +413,20 @@ class Renderer:
                 self._meshes.popitem(last=False)[1].delete()
         self._meshes.move_to_end(key)
         return mesh
+
+    def _image(self, item) -> int:
+        """The GL texture of an object's own image (0 without one), uploaded once per asset."""
+        texture = meshes.texture(item)
+        if texture is None:
+            return 0
+        key = item.asset.sha256
+        if key not in self._images:
+            uv, image = texture
+            self._images[key] = gl.image_texture(image, repeat=bool((uv < 0).any() or (uv > 1).any()))
+            if len(self._images) > MESH_CACHE:
+                GL.glDeleteTextures([self._images.popitem(last=False)[1]])
+        self._images.move_to_end(key)
+        return self._images[key]
 
     def _upload_flow_table(self, table: np.ndarray) -> None:
         if self._flow_table is not None:
@@ -446,7 +470,8 @@ class Renderer:
             _bind(1, GL.GL_TEXTURE_RECTANGLE, self._target("shadows").depth)
         p = self._program("scene", FLOOR=False, SHADOWS=shadows, GEOMETRY=geometry, WORLD=clip.world, SKY=False)
         for d in clip.draws:
-            m = MATERIALS[d.material]
+            own = meshes.own_colours(d.item)  # its file's look, whatever its material: a plain finish, no pattern
+            m = MATERIALS["plastic"] if own else MATERIALS[d.material]
             p.set("u_slot", d.slot)
             if d.box is not None:
                 p.set("u_box_lo", d.box[0])
@@ -454,7 +479,10 @@ class Renderer:
             if clip.world:
                 p.set("u_texture", d.texture)
                 p.set("u_tex_seed", np.asarray(d.seed))
-            p.set("u_albedo", np.ones(3) if meshes.own_colours(d.item) else linear(COLOURS[d.colour]))
+            p.set("u_albedo", np.ones(3) if own else linear(COLOURS[d.colour]))
+            p.set("u_imaged", int(d.image > 0))
+            if d.image:
+                _bind(7, GL.GL_TEXTURE_2D, d.image)
             p.set("u_roughness", m.roughness)
             p.set("u_metallic", m.metallic)
             p.set("u_id", d.id / 255.0)

@@ -10,6 +10,7 @@ SCENE_VS = """
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec3 a_colour;  // linear vertex colour (mesh assets); (1, 1, 1) when the mesh has none
+layout(location = 3) in vec2 a_uv;      // texture coordinates (a mesh asset with its own image)
 
 layout(std140) uniform FrameTable {  // this batch's rows of frame_table, tile after tile:
     vec4 u_rows[FRAME_ROWS];         // VP rows 0-3, eye 4, slot k's model rows 5+3k..7+3k
@@ -27,6 +28,7 @@ uniform mat4 u_light;        // world -> light clip (orthographic)
 out vec3 v_world;
 out vec3 v_normal;
 out vec3 v_colour;
+out vec2 v_uv;
 flat out vec3 v_eye;
 flat out int v_tile;
 #if defined(GEOMETRY) || defined(WORLD)
@@ -57,6 +59,7 @@ void main() {
     v_world = world.xyz;
     v_normal = mat3(model) * a_normal;
     v_colour = a_colour;
+    v_uv = a_uv;
     v_eye = row(4, tile).xyz;
     v_tile = tile;
 #if defined(GEOMETRY) || defined(WORLD)
@@ -78,6 +81,7 @@ SCENE_FS = """
 in vec3 v_world;
 in vec3 v_normal;
 in vec3 v_colour;
+in vec2 v_uv;
 flat in vec3 v_eye;
 flat in int v_tile;
 layout(location = 0) out vec4 o_color;  // sRGB colour, alpha = instance id / 255
@@ -92,6 +96,8 @@ uniform vec3 u_box_size;
 #endif
 
 uniform vec3 u_albedo;      // linear
+uniform sampler2D u_image;  // a mesh asset's own image (sRGB: linear on read), where u_imaged is 1
+uniform int u_imaged;
 uniform float u_roughness;
 uniform float u_metallic;
 uniform float u_id;
@@ -163,6 +169,11 @@ float detail(float feature, float pixel) {  // 1 where a feature spans pixels, 0
     return 1.0 - smoothstep(0.3, 1.0, pixel / feature);
 }
 
+float line(float d, float half_width, float px) {  // 1 on a line at distance d (metres), 0 off it, antialiased;
+    float h = max(half_width, 0.5 * px);            // never thinner than a pixel, so a small frame still shows it
+    return 1.0 - smoothstep(h - 0.5 * px, h + 0.5 * px, d);
+}
+
 vec3 floor_albedo(vec2 p, vec3 a, vec3 b, float s, float px) {
     if (u_floor_kind == 1) {  // planks: boards s wide, 6 s long, staggered; grain along them; dark seams
         float row = floor(p.y / s);
@@ -172,14 +183,14 @@ vec3 floor_albedo(vec2 p, vec3 a, vec3 b, float s, float px) {
         float grain = noise(vec2(p.x * 2.0 / s, p.y * 30.0 / s + 5.0 * noise(p * 3.0 / s)));
         c *= mix(1.0, 0.8 + 0.4 * grain, detail(s / 30.0, px));
         float fy = fract(p.y / s), fx = fract(x);
-        float seam = min(smoothstep(0.0, 0.05, min(fy, 1.0 - fy)), smoothstep(0.0, 0.008, min(fx, 1.0 - fx)));
-        return c * mix(0.95, 0.45 + 0.55 * seam, detail(0.05 * s, px));
+        float seam = max(line(s * min(fy, 1.0 - fy), 0.025 * s, px), line(6.0 * s * min(fx, 1.0 - fx), 0.025 * s, px));
+        return c * mix(0.95, 1.0 - 0.55 * seam, detail(0.4 * s, px));  // seams until boards are ~3 px wide
     }
     if (u_floor_kind == 2) {  // tiles: s squares, a little tone each, grout in the second colour
         vec2 q = p / s, f = fract(q);
-        float edge = min(min(f.x, 1.0 - f.x), min(f.y, 1.0 - f.y));
+        float edge = s * min(min(f.x, 1.0 - f.x), min(f.y, 1.0 - f.y));
         vec3 tile = a * (0.82 + 0.3 * hash(floor(q)));
-        return mix(mix(b, a, 0.8), mix(b, tile, smoothstep(0.035, 0.055, edge)), detail(0.1 * s, px));
+        return mix(mix(b, a, 0.8), mix(tile, b, line(edge, 0.045 * s, px)), detail(0.4 * s, px));  // until ~3 px tiles
     }
     if (u_floor_kind == 3) {  // concrete: blotches and fine grit
         vec3 c = mix(b, a, fbm(p / s));
@@ -274,6 +285,10 @@ vec3 shade(vec3 albedo, float roughness, float metallic, vec3 n, vec3 v) {
 #endif
 }
 
+vec3 own_colour() {  // a mesh asset's colour here: its vertex colour, times its image where it has one
+    return u_imaged == 1 ? v_colour * texture(u_image, v_uv).rgb : v_colour;
+}
+
 vec3 tonemap(vec3 c) {  // a soft shoulder
     return clamp(1.15 * c / (1.0 + 0.15 * c), 0.0, 1.0);
 }
@@ -300,12 +315,12 @@ void main() {
 #endif
 #else
 #ifdef WORLD
-    vec3 albedo = u_albedo;
+    vec3 albedo = u_albedo * own_colour();
     float roughness = u_roughness;
     pattern(albedo, roughness, length(fwidth(v_local)));
     vec3 c = tonemap(shade(albedo, roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
 #else
-    vec3 c = tonemap(shade(u_albedo * v_colour, u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
+    vec3 c = tonemap(shade(u_albedo * own_colour(), u_roughness, u_metallic, normalize(v_normal), normalize(v_eye - v_world)));
 #endif
 #endif
     o_color = vec4(mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c)), u_id);  // sRGB
@@ -357,7 +372,7 @@ layout(location = 0) out vec4 o_color;
 layout(location = 1) out float o_depth;
 layout(location = 2) out float o_id;    // R8: id / 255
 #if defined(FLOW) || defined(BACKWARD)
-uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2; row t forward, T + t backward
+uniform sampler2D u_flow;   // flow_matrices: rows x, y, w of surface k at 3k..3k+2; row t forward, u_back + t backward
 uniform int u_first;
 uniform int u_last;         // the clip's last frame: nothing follows it, its flow is 0 (and nothing precedes frame 0)
 uniform int u_height;       // output tile height
@@ -375,6 +390,7 @@ layout(location = LOC_FLOW) out vec2 o_flow;
 #endif
 #ifdef BACKWARD
 layout(location = LOC_BACKWARD) out vec2 o_backward;
+uniform int u_back;         // the first backward row: T after the forward rows, or 0 without forward flow
 #endif
 
 void main() {
@@ -422,7 +438,7 @@ void main() {
     o_flow = d > 0.0 && frame < u_last ? flow(frame, uv, cam, id) : vec2(0.0);
 #endif
 #ifdef BACKWARD
-    o_backward = d > 0.0 && frame > 0 ? flow(u_last + 1 + frame, uv, cam, id) : vec2(0.0);
+    o_backward = d > 0.0 && frame > 0 ? flow(u_back + frame, uv, cam, id) : vec2(0.0);
 #endif
 #ifdef GEOMETRY
     // the winning surface's samples (background samples hold zeros and are left out by depth)

@@ -3,12 +3,13 @@
 An `Asset` is a mesh normalised once: centred on the centre of mass of its convex hull,
 turned onto that hull's principal axes (so physics can use a diagonal inertia, as for
 the primitives) and scaled to a longest extent of 1; a scene scales it into a size
-class. Its look is kept as vertex colours (textures are sampled at the vertices), or
-it has none and the scene tints it. Collision is the convex hull, explicit convex
+class. Its look is kept as vertex colours (textures are sampled at the vertices, and a
+single texture is kept as well, for the renderer to sample per pixel), or it has none
+and the scene tints it. Collision is the convex hull, explicit convex
 parts (built-in chairs, tables), or a VHACD decomposition for concave files, cached
 on disk by the mesh's sha256.
 
-A scene records only `AssetRef(name, category, sha256)`; `resolve(ref)` finds the mesh
+A scene records only `AssetRef(name, category, sha256, own_colours)`; `resolve(ref)` finds the mesh
 again by content: built-ins are rebuilt from their name, file assets must have been
 loaded in this process (`load_library` does, and every worker loads the same config).
 
@@ -37,6 +38,7 @@ SIDE_FILES = ("mtl", "png", "jpg", "jpeg", "bin")  # what a mesh may reference b
 MAX_FILE_BYTES = 64 << 20
 MAX_FACES = 200_000
 TEXTURE_FACES = 2_000  # a textured mesh with fewer triangles is subdivided before its texture is sampled
+TEXTURE_PX = 1024  # a kept texture's longest side at most (larger ones are scaled down)
 MAX_ASPECT = 40.0  # longest / shortest extent: thinner than this is a sheet or a wire, not an object
 VHACD = {"resolution": 50_000, "maxNumVerticesPerCH": 32, "concavity": 0.01}  # in the cache key: other settings, other parts
 CONCAVE = 0.8  # a watertight mesh filling less of its hull than this is decomposed (VHACD)
@@ -63,6 +65,8 @@ class Asset:
     restitution: float | None = None
     source: str = ""  # where it came from, for the manifest (never opened again)
     licence: str = ""
+    texture: tuple[np.ndarray, np.ndarray] | None = None  # (uv [V, 2] per mesh vertex, image uint8 [H, W, 3],
+    # top row first) drawn per pixel; None: the vertex colours (or the tint) alone
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,8 +243,10 @@ class _Siblings(trimesh.resolvers.Resolver):
         return self.files.keys()
 
 
-def load_mesh(data: bytes, ext: str, where: str, siblings: dict[str, bytes] | None = None) -> trimesh.Trimesh:
-    """Bytes of one mesh file -> one Trimesh with its colours (every part of a glTF scene, placed)."""
+def load_mesh(data: bytes, ext: str, where: str, siblings: dict[str, bytes] | None = None,
+              ) -> tuple[trimesh.Trimesh, tuple[np.ndarray, np.ndarray] | None]:
+    """Bytes of one mesh file -> one Trimesh with its colours (every part of a glTF scene, placed), and
+    its texture (uv per vertex, image) when it is one textured part (several are drawn as vertex colours)."""
     if ext not in FORMATS:
         raise AssetError(f"{where}: unknown format {ext!r}; use one of {FORMATS}")
     if len(data) > MAX_FILE_BYTES:
@@ -260,17 +266,32 @@ def load_mesh(data: bytes, ext: str, where: str, siblings: dict[str, bytes] | No
     geometries = [g for g in geometries if len(g.faces)]
     if not geometries:
         raise AssetError(f"{where}: empty mesh (no triangles); export the object with its faces")
+    texture = None
     if any(g.visual.kind is not None for g in geometries):
         for k, g in enumerate(geometries):  # one colour kind for all, so they concatenate
             if g.visual.kind == "texture":
                 while len(g.faces) < TEXTURE_FACES:  # vertex colours sample the texture: enough vertices to show it
                     g = geometries[k] = g.subdivide()
+                texture = _texture(g.visual) if len(geometries) == 1 else None
                 g.visual = g.visual.to_color()
             if g.visual.kind is None:
                 g.visual = trimesh.visual.ColorVisuals(g, vertex_colors=np.full((len(g.vertices), 4), 200, np.uint8))
             g.visual.vertex_colors = np.asarray(g.visual.vertex_colors)
     mesh = geometries[0] if len(geometries) == 1 else trimesh.util.concatenate(geometries)
-    return mesh
+    return mesh, texture
+
+
+def _texture(visual) -> tuple[np.ndarray, np.ndarray] | None:
+    """(uv, RGB image no larger than TEXTURE_PX) of a textured part, or None without an image."""
+    material = visual.material
+    image = material.baseColorTexture if isinstance(material, trimesh.visual.material.PBRMaterial) else material.image
+    if image is None or visual.uv is None:
+        return None
+    image = image.convert("RGB")
+    if max(image.size) > TEXTURE_PX:
+        scale = TEXTURE_PX / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    return np.asarray(visual.uv, dtype=np.float32).copy(), np.asarray(image, dtype=np.uint8).copy()
 
 
 def _vhacd_parts(mesh: trimesh.Trimesh, sha: str) -> tuple[np.ndarray, ...]:
@@ -318,16 +339,17 @@ def asset_from_file(data: bytes, ext: str, where: str, sidecar: dict | None = No
     if not NAME.fullmatch(name):
         raise AssetError(f"{where}: the file name gives no caption name ({name[:40]!r}); add a sidecar "
                          f"{{\"name\": \"...\"}} in lowercase words")
-    mesh = load_mesh(data, ext, where, siblings)
+    mesh, texture = load_mesh(data, ext, where, siblings)
     watertight = mesh.is_watertight
     mesh, _, colour = normalise(mesh, where)
     parts: tuple[np.ndarray, ...] = ()
     if watertight and abs(mesh.volume) < CONCAVE * mesh.convex_hull.volume:
         parts = _vhacd_parts(mesh, sha)
     return Asset(
-        ref=AssetRef(name=name, category=sidecar.get("category", "object"), sha256=sha), mesh=mesh, parts=parts,
+        ref=AssetRef(name=name, category=sidecar.get("category", "object"), sha256=sha, own_colours=colour is not None),
+        mesh=mesh, parts=parts,
         colour=colour, sizes=size_classes(sidecar.get("size_m")), density=sidecar.get("density"),
-        friction=sidecar.get("friction"), restitution=sidecar.get("restitution"), source=where,
+        friction=sidecar.get("friction"), restitution=sidecar.get("restitution"), source=where, texture=texture,
     )
 
 

@@ -5,7 +5,8 @@ A dataset config may hold out
 - combinations of seen values (`{colour: red, shape: sphere}`: one object that is both; `family`
   narrows it to one family): combinatorial.
 
-A training split never contains a held-out scene; a `heldout` split contains nothing else.
+A training split never contains a held-out scene; a `heldout` split contains nothing else; `all`
+screens nothing. (The same `split` keeps held-out assets in or out: `scenes.assets`.)
 Both are decided on the sampled spec, before it is simulated, so a screened-out draw costs
 only its sampling (~5 ms). A heldout split draws its families at their configured weights,
 among those a clause can reach, then resamples within the family until the scene is held
@@ -22,7 +23,7 @@ import numpy as np
 from simreel.scenes import vocabulary
 from simreel.scenes.types import Rejection, SceneSpec
 
-SPLITS = ("train", "heldout")
+SPLITS = ("train", "heldout", "all")
 
 
 def _speed(objects) -> float:
@@ -107,6 +108,8 @@ class Holdout:
         """Of `names`, the families a `split` can hold: a heldout split only those a clause can match,
         a training split all but those a combination of `family` alone holds out whole."""
         whole = {dict(c)["family"] for c in self.combinations if len(c) == 1 and c[0][0] == "family"}
+        if split == "all":
+            return tuple(names)
         if split == "train":
             return tuple(f for f in names if f not in whole)
         named = {r.family for r in self.ranges} | {dict(c).get("family") for c in self.combinations}

@@ -241,15 +241,15 @@ def _pybullet(name: str) -> Asset:
         if side.rpartition(".")[2].lower() in ("mtl", "png", "jpg", "jpeg") and os.path.isfile(os.path.join(folder, side)):
             with open(os.path.join(folder, side), "rb") as f:
                 siblings[side] = f.read()
-    mesh = load_mesh(data, "obj", f"pybullet_data/{rel}", siblings)
+    mesh, texture = load_mesh(data, "obj", f"pybullet_data/{rel}", siblings)
     mesh.apply_scale(SCALE.get(name, 1.0))
     if name in TINTED:
-        mesh.visual = trimesh.visual.ColorVisuals(mesh)
+        mesh.visual, texture = trimesh.visual.ColorVisuals(mesh), None
     parts = read_parts(os.path.join(root, parts_rel)) if parts_rel else ()
     mesh, parts, colour = normalise(mesh, f"pybullet_data/{rel}", parts)
     licence = f"{note}; {PYBULLET_LICENCE}" if note else PYBULLET_LICENCE
-    return Asset(AssetRef(name, category, hashlib.sha256(data).hexdigest()), mesh, parts, colour,
-                 source=f"pybullet_data/{rel}", licence=licence)
+    return Asset(AssetRef(name, category, hashlib.sha256(data).hexdigest(), colour is not None), mesh, parts, colour,
+                 source=f"pybullet_data/{rel}", licence=licence, texture=texture)
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ class AssetRef:
     name: str  # the caption noun, "teddy bear"
     category: str  # "toy", "furniture", ...
     sha256: str  # of the mesh file (built-in procedural ones: of their vertices and faces)
+    own_colours: bool = False  # drawn in its file's colours (a texture, vertex colours), not tinted (see shows_material)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class ObjectSpec:
     angular_velocity: Vec3 = (0.0, 0.0, 0.0)
     mesh_seed: int = 0  # only `rock` uses it
     asset: AssetRef | None = None  # a mesh asset (its shape is then "rock": an irregular body); None = the primitive
+
+
+def shows_material(item) -> bool:
+    """Whether an object's (or a static's) material can be seen, so captions may name it: not for an
+    asset in its own colours (a soccer ball's texture is its look; its material is physics only)."""
+    return not (isinstance(item, ObjectSpec) and item.asset is not None and item.asset.own_colours)
 
 
 @dataclass(frozen=True)

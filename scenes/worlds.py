@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simreel.scenes.types import FloorSpec, LightSpec, SceneSpec, WorldSpec
+from simreel.scenes.types import FloorSpec, LightSpec, SceneSpec, WorldSpec, shows_material
 
 FLOORS = ("checker", "planks", "tiles", "concrete", "grass")
 TEXTURES = ("wood_grain", "brushed_metal", "marble", "rubber", "fabric", "speckled_plastic")
@@ -60,8 +60,9 @@ def _floor(kind: str, old: FloorSpec, rng: np.random.Generator, horizon: tuple[i
         return dataclasses.replace(old, background=horizon)
     h, s, v, darker, size = {  # hue, saturation, value ranges; second tone's value factor; pattern size (m)
         "planks": ((0.05, 0.1), (0.4, 0.6), (0.45, 0.7), (0.65, 0.8), (0.15, 0.25)),  # board width
-        "tiles": ((0.0, 1.0), (0.03, 0.15), (0.6, 0.8), (0.45, 0.6), (0.3, 0.6)),  # tile edge; b = grout
-        "concrete": ((0.05, 0.15), (0.0, 0.06), (0.5, 0.66), (0.84, 0.93), (0.3, 0.6)),  # blotch size
+        "tiles": ((0.0, 1.0), (0.05, 0.2), (0.45, 0.65), (0.4, 0.55), (0.3, 0.6)),  # tile edge; b = grout (not white
+        # under a bright sky, grout dark enough to read at 64 px)
+        "concrete": ((0.05, 0.15), (0.0, 0.06), (0.5, 0.66), (0.75, 0.88), (0.3, 0.6)),  # blotch size
         "grass": ((0.22, 0.3), (0.45, 0.7), (0.35, 0.5), (0.6, 0.75), (0.5, 1.0)),
     }[kind]
     hue, sat, val = (float(rng.uniform(*r)) for r in (h, s, v))
@@ -73,7 +74,7 @@ def _floor(kind: str, old: FloorSpec, rng: np.random.Generator, horizon: tuple[i
 def dress(spec: SceneSpec, seed: int, floors: tuple[str, ...], environments: tuple[str, ...],
           textures: bool) -> SceneSpec:
     """`spec` in a world drawn from `seed`: a floor kind, an environment (sky, sun, ambient) and,
-    with `textures`, a pattern per object that fits its material."""
+    with `textures`, a pattern per object that fits its material (none on an asset in its own colours)."""
     rng = np.random.default_rng([int(seed), _TAG])
     kind = floors[int(rng.integers(len(floors)))]
     name = environments[int(rng.integers(len(environments)))]
@@ -83,5 +84,5 @@ def dress(spec: SceneSpec, seed: int, floors: tuple[str, ...], environments: tup
                       shadows=spec.light.shadows)
     floor = _floor(kind, spec.floor, rng, env.horizon)
     patterns = tuple(MATERIAL_TEXTURES[o.material][int(rng.integers(len(MATERIAL_TEXTURES[o.material])))]
-                     if textures else "" for o in spec.objects)
+                     if textures and shows_material(o) else "" for o in spec.objects)
     return dataclasses.replace(spec, light=light, floor=floor, world=WorldSpec(kind, name, patterns))

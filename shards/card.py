@@ -86,16 +86,26 @@ def render_card(manifest: Mapping, summary: Mapping, *, languages: list[str], li
             + ", ".join(f"{stage} {s / clips:.3f}" for stage, s in seconds.items()) + ".",
             "Scenes rejected and resampled: "
             + (", ".join(f"{reason} {n}" for reason, n in totals.get("rejections", {}).items()) or "none") + ".", ""]
-    if config.get("holdout"):
-        out += _holdout_lines(config["holdout"], config.get("split", "train"))
+    held_assets = (config.get("assets") or {}).get("holdout")
+    if config.get("holdout") or held_assets:
+        out += _holdout_lines(config.get("holdout") or {}, held_assets, config.get("split", "train"))
     return "\n".join(out)
 
 
-def _holdout_lines(holdout: Mapping, split: str) -> list[str]:
-    """The card's record of the held-out regions, and which side of them this split is."""
-    side = ("no clip in these regions (draws there are rejected as `held_out`)" if split == "train" else
-            "only clips in these regions (draws elsewhere are rejected as `not_held_out`)")
+def _holdout_lines(holdout: Mapping, held_assets, split: str) -> list[str]:
+    """The card's record of what is held out (regions of the scene space, assets), and which side of it
+    this split is: the dataset's one `split` governs both."""
+    side = {"train": "nothing held out (draws in a held-out region are rejected as `held_out`; held-out assets "
+                     "are never drawn)",
+            "heldout": "only what is held out (draws outside the held-out regions are rejected as `not_held_out`; "
+                       "only held-out assets are drawn)",
+            "all": "held-out and other clips alike (nothing is screened)"}[split]
     out = ["## Held-out split", "", f"This is the `{split}` split: {side}.", ""]
+    if isinstance(held_assets, list):
+        out.append("- held-out assets: " + ", ".join(held_assets))
+    elif held_assets:
+        out.append(f"- held-out assets: a fraction {held_assets:g} of the asset names, chosen by a hash of each name "
+                   "(`scenes.assets.heldout_names`)")
     out += [f"- out of range: `{name}` in [{b.get('min', '-inf')}, {b.get('max', 'inf')}]"
             for name, b in holdout.get("ranges", {}).items()]
     out += ["- combination: " + ", ".join(f"{k} = {v}" for k, v in combo.items()) + " (one object; `family`: the scene's)"

@@ -52,8 +52,9 @@ FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
                        "`short_claims`; `events`, `qa`, `dense_sentences` and `claims` as JSON text"),
     "scene": (dict, "the scene spec: objects, camera rig, light, floor, physics; `statics` (fixed scenery) and "
                     "`params` (the family's own facts) as JSON text; an object drawn from a mesh asset also has `asset` "
-                    "{name, category, sha256} (its `shape` is then `rock`, the irregular-body class; captions use "
-                    "the asset's name)"),
+                    "{name, category, sha256, own_colours} (its `shape` is then `rock`, the irregular-body class; "
+                    "captions use the asset's name; `own_colours`: drawn in its file's texture or vertex colours, so "
+                    "its `material` is physics only: neither drawn nor captioned)"),
     "events": (str, "JSON text: physical events, each {kind, frame, time_s, subjects, value}"),
     "events": (str, "JSON text: physical events, each {kind, frame, time_s, subjects, value}; contact_begin adds "
                      "impulse (N*s, the peak normal impulse of one physics step) and normal (unit, from subjects[1] "

@@ -79,7 +79,9 @@ def decode_video(data: bytes) -> np.ndarray:
     """mp4 bytes -> uint8 [T, H, W, 3]. Raises ValueError on bytes that are not a whole video."""
     try:
         with av.open(io.BytesIO(data), "r") as container:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+            # threads=1: PyAV >= 18 scales with a thread pool by default, and a process forked after
+            # a decode (a DataLoader worker) waits forever on the pool's threads, which it lacks
+            frames = [f.to_ndarray(format="rgb24", threads=1) for f in container.decode(video=0)]
     except (av.FFmpegError, IndexError) as e:
         raise ValueError(f"not a decodable mp4: {e}") from e
     if not frames:

@@ -33,6 +33,24 @@ DEMO = {  # lever -> the demo judge's figures (colours: generated [ci95] / ceili
     "  the same model, guidance 2 instead of 4 (24 prompts)": {
         "colours": "0.54 [0.35, 0.71] / 0.79", "floor": "0.31", "gain": "0.23 [0.05, 0.41]",
         "objects seen": "0.75", "position error (copy-last 0.177)": "0.188"},
+    "a fresh machine, 2026-12-08 (PyAV 18, another CPU: the probe reads a higher floor): the demo as it was": {
+        "colours": "0.72 [0.60, 0.82] / 0.77", "floor": "0.47", "gain": "0.25 [0.14, 0.36]",
+        "objects seen": "0.85", "position error (copy-last 0.177)": "0.22 [0.17, 0.28] (copy-last 0.20)"},
+    "  + lr decayed by a cosine to 0.1x (motion gain −0.05 → 0.04; the demo since 2026-12-08)": {
+        "colours": "0.70 [0.58, 0.81] / 0.77", "floor": "0.45", "gain": "0.25 [0.13, 0.36]",
+        "objects seen": "0.83", "position error (copy-last 0.177)": "0.24 [0.20, 0.29] (copy-last 0.20)"},
+    "    the same model, guidance 7 instead of 4 (floor rises with it)": {
+        "colours": "0.77 [0.67, 0.88] / 0.77", "floor": "0.53", "gain": "0.24 [0.12, 0.34]",
+        "objects seen": "0.83", "position error (copy-last 0.177)": "0.24 [0.20, 0.29] (copy-last 0.20)"},
+    "    + the 3x3 conv head": {
+        "colours": "0.73 [0.61, 0.84] / 0.77", "floor": "0.51", "gain": "0.22 [0.10, 0.33]",
+        "objects seen": "0.87", "position error (copy-last 0.177)": "0.26 [0.21, 0.32] (copy-last 0.20)"},
+    "    + 10% of clips at t = 1 exactly (loss at t = 1: 0.089 → 0.080, the mean clip's; captions still read as noise)": {
+        "colours": "0.67 [0.55, 0.79] / 0.77", "floor": "0.48", "gain": "0.19 [0.06, 0.31]",
+        "objects seen": "0.86", "position error (copy-last 0.177)": "0.25 [0.20, 0.31] (copy-last 0.20)"},
+    "    latents of a frame autoencoder, 64x64 frames, 2x2x2 latent patches (motion gain 0.11 [−0.00, 0.24])": {
+        "colours": "0.40 [0.27, 0.52] / 0.85", "floor": "0.32", "gain": "0.08 [−0.02, 0.17]",
+        "objects seen": "0.56", "position error (copy-last 0.177)": "0.22 [0.17, 0.27] (copy-last 0.20)"},
 }
 
 SCREENED = {  # lever -> own − other colour F1 (n = 48; noise about ±0.04) and training minutes (most on a loaded machine)

@@ -60,22 +60,19 @@ class Choice:
         return {"min": self.low, "max": self.high}
 
 
-ASSET_SPLITS = ("train", "heldout", "all")
-
-
 @dataclass(frozen=True)
 class AssetsConfig:
     """`assets:` in a dataset config: mesh folders (paths or fsspec URLs), whether the built-in
-    library and primitives stay in the pool, and which assets training never sees."""
+    library and primitives stay in the pool, and which assets training never sees (the dataset's
+    `split` says which side of them it is)."""
 
     paths: tuple[str, ...] = ()
     builtin: bool = True
     holdout: float | tuple[str, ...] = 0.0  # a fraction of the asset names, or the names
-    split: str = "train"  # train: no held-out assets; heldout: only them; all
 
     def to_dict(self) -> dict:
         holdout = list(self.holdout) if isinstance(self.holdout, tuple) else self.holdout
-        return {"paths": list(self.paths), "builtin": self.builtin, "holdout": holdout, "split": self.split}
+        return {"paths": list(self.paths), "builtin": self.builtin, "holdout": holdout}
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class DatasetConfig:
     license: str = "cc-by-4.0"
     assets: AssetsConfig | None = None  # None: primitives only (today's datasets, unchanged)
     holdout: Holdout | None = None  # regions of the scene space kept out of training (scenes.holdout)
-    split: str = "train"  # with a holdout: "train" holds no held-out scene, "heldout" only held-out ones
+    split: str = "train"  # held-out regions and assets: "train" holds none, "heldout" only them, "all" any
 
     @property
     def codec(self) -> VideoCodec:
@@ -146,7 +143,8 @@ class DatasetConfig:
             "out": self.out,
             "license": self.license,
             # only with a holdout, so configs without one keep their hash (and their finished shards)
-            **({"holdout": self.holdout.to_dict(), "split": self.split} if self.holdout else {}),
+            **({"holdout": self.holdout.to_dict()} if self.holdout else {}),
+            **({"split": self.split} if self.holdout or self.assets or self.split != "train" else {}),
         }
         if self.assets is not None:  # only when asked for: other configs keep their hash
             out["assets"] = self.assets.to_dict()
@@ -399,6 +397,7 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
     license_ = raw.get("license", "cc-by-4.0")
     if not isinstance(license_, str) or not license_:
         c.bad("license", license_, "expected a license identifier such as cc-by-4.0")
+    assets = _assets(c, raw["assets"]) if raw.get("assets") is not None else None
     config = DatasetConfig(
         num_samples=num_samples,
         samples_per_shard=per_shard,
@@ -424,14 +423,18 @@ def _dataset(c: Checker, raw: dict) -> DatasetConfig:
         name=name if isinstance(name, str) else "simreel-dataset",
         out=out,
         license=license_ if isinstance(license_, str) else "cc-by-4.0",
-        assets=_assets(c, raw["assets"]) if raw.get("assets") is not None else None,
-        **_holdout(c, raw, families),
+        assets=assets,
+        **_holdout(c, raw, families, bool(assets and assets.holdout)),
     )
     return config
 
 
 def _assets(c: Checker, raw) -> AssetsConfig:
-    raw = c.mapping("assets", raw, ("paths", "builtin", "holdout", "split"))
+    if isinstance(raw, dict) and "split" in raw:  # its old place
+        c.bad("assets.split", raw["split"], f"moved: write `split: {raw['split']}` at the top of the dataset "
+              "config instead, where it governs held-out assets and held-out scene regions alike")
+        raw = {k: v for k, v in raw.items() if k != "split"}
+    raw = c.mapping("assets", raw, ("paths", "builtin", "holdout"))
     paths = raw.get("paths", [])
     paths = [paths] if isinstance(paths, str) else paths
     if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
@@ -451,20 +454,21 @@ def _assets(c: Checker, raw) -> AssetsConfig:
         holdout = 0.0
     else:
         holdout = float(holdout)
-    split = c.one_of("assets.split", raw.get("split"), ASSET_SPLITS, default="train")
-    return AssetsConfig(tuple(paths), builtin, holdout, split)
+    return AssetsConfig(tuple(paths), builtin, holdout)
 
 
-def _holdout(c: Checker, raw: dict, families) -> dict:
+def _holdout(c: Checker, raw: dict, families, assets_held_out: bool) -> dict:
     """`holdout: {ranges: {FAMILY.QUANTITY: {min, max}}, combinations: [{key: value}]}` and `split` -> the
-    DatasetConfig fields; every unknown name or value is reported with the valid ones."""
+    DatasetConfig fields; every unknown name or value is reported with the valid ones. `split` is also the
+    side of `assets.holdout` (`assets_held_out`: it holds some out)."""
     from simreel.scenes.holdout import ATTRIBUTES, QUANTITIES, SPLITS, Holdout, Range
 
     split = c.one_of("split", raw.get("split"), SPLITS, default="train")
     given = c.mapping("holdout", raw.get("holdout"), ("ranges", "combinations"))
     if not given:
-        c.need(split == "train", "split", split, "a heldout split needs a `holdout` section saying what is held out")
-        return {}
+        c.need(split != "heldout" or assets_held_out, "split", split,
+               "a heldout split needs a `holdout` section or `assets.holdout` saying what is held out")
+        return {"split": split}
     names = [f for f, _ in families]
     quantities = [f"{f}.{q}" for f in names for q in QUANTITIES]
     number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
@@ -562,9 +566,9 @@ def _duration(c: Checker, value) -> Choice:
 # ---------------------------------------------------------------- training configs
 
 _AT_LEAST_ONE = ("steps", "batch_size", "text_dim", "text_depth", "text_heads", "text_len", "log_every", "ckpt_every",
-                 "eval_every", "ranks", "vocab_clips", "vocab_min_count")
-_NOT_NEGATIVE = ("warmup", "val_clips", "clips", "threads", "seed", "weight_decay", "grad_clip")  # warmup 0: full lr at once
-_FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform")  # in [0, 1)
+                 "eval_every", "ranks", "vocab_clips", "vocab_min_count", "autoencoder_steps", "autoencoder_width")
+_NOT_NEGATIVE = ("warmup", "val_clips", "clips", "threads", "seed", "weight_decay", "grad_clip", "latent_channels")  # warmup 0: full lr at once
+_FRACTIONS = ("caption_dropout", "cond_prob", "ema_decay", "t_uniform", "t_one")  # in [0, 1)
 
 
 def load_train(path: str | Path | None = None, overrides: list[str] = ()):
@@ -581,7 +585,7 @@ def train_from_dict(raw: dict, what: str = "training config"):
 
 def _train(c: Checker, raw: dict):
     """A flat mapping of TrainConfig fields -> TrainConfig; every bad field gets one line in `c`."""
-    from simreel.trainer.config import TrainConfig
+    from simreel.trainer.config import LATENT_FACTOR, TrainConfig
     from simreel.trainer.model import SIZES
 
     hints = typing.get_type_hints(TrainConfig)
@@ -599,9 +603,11 @@ def _train(c: Checker, raw: dict):
     need(cfg.attention in ("full", "factorised"), "attention", "expected 'full' or 'factorised'")
     patch_ok = len(cfg.patch) == 3 and all(p >= 1 for p in cfg.patch)
     need(patch_ok, "patch", "expected three positive integers (t, h, w)")
+    latent = LATENT_FACTOR if cfg.latent_channels else 1  # a latent cell covers 4x4 pixels
     for name, p in zip(("frames", "height", "width"), cfg.patch if patch_ok else (1, 1, 1)):
-        size = getattr(cfg, name)
-        need(size >= p and size % p == 0, name, f"expected a positive multiple of its patch size {p}")
+        size, p = getattr(cfg, name), p * (latent if name != "frames" else 1)
+        need(size >= p and size % p == 0, name, f"expected a positive multiple of its patch size {p}"
+             + (f" (pixels: {p // latent} latent cells of {latent})" if latent > 1 and name != "frames" else ""))
     for name in _AT_LEAST_ONE:
         need(getattr(cfg, name) >= 1, name, "expected an integer >= 1")
     for name in _NOT_NEGATIVE:
@@ -612,6 +618,7 @@ def _train(c: Checker, raw: dict):
         need(getattr(cfg, name) is None or getattr(cfg, name) >= 1, name, "expected an integer >= 1 (or null: the size's)")
     need(all(0 < s < cfg.steps for s in cfg.keep_steps), "keep_steps", f"expected steps between 0 and steps={cfg.steps}")
     need(cfg.lr > 0, "lr", "expected a positive learning rate")
+    need(0 < cfg.lr_final <= 1, "lr_final", "expected the lr's share left at the end, in (0, 1] (1: constant)")
     need(cfg.t_std > 0, "t_std", "expected a positive spread")
     need(0 < cfg.loss_t_min <= 1, "loss_t_min", "expected a time in (0, 1]")
     need(cfg.object_weight > 0, "object_weight", "expected a positive weight (1: objects count like the floor)")
@@ -632,7 +639,7 @@ def _train(c: Checker, raw: dict):
 
 # Training fields a study may vary: data, length, model size, and the objective's levers.
 _STUDY_FIELDS = ("clips", "steps", "dim", "depth", "heads", "text_dim", "batch_size", "lr", "object_weight",
-                 "t_uniform", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
+                 "t_uniform", "t_one", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
 HELDOUT = "heldout"  # with a dataset.holdout, a fourth split: only held-out scenes (the generalisation study)
 LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
@@ -688,8 +695,8 @@ class LoopConfig:
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
-        if isinstance(raw.get("assets"), dict) and split != "train":  # held-out assets: never in training
-            raw["assets"] = {**raw["assets"], "split": "all"}
+        if isinstance(raw.get("assets"), dict) and split in ("probe", "eval"):  # held-out assets: never in training
+            raw["split"] = "all"
         return raw
 
     def train_raw(self, data: str, out: str, **change) -> dict:

@@ -140,7 +140,7 @@ def load_assets(config: DatasetConfig):
         return None
     a = config.assets
     try:
-        return scenes.load_library(a.paths, a.builtin, a.holdout, a.split)
+        return scenes.load_library(a.paths, a.builtin, a.holdout, config.split)
     except scenes.AssetError as e:
         raise ConfigError(str(e)) from None
 

@@ -182,6 +182,10 @@ def _curve(log: list[dict]):
         held = [r for r in log if "heldout" in r]
         if held:
             ax.plot([r["step"] for r in held], [r["heldout"] for r in held], "o-", ms=3, label="held-out loss")
+            swapped = [r for r in held if "heldout_swapped_captions" in r]
+            if swapped:  # above the held-out loss by as much as the captions tell the model
+                ax.plot([r["step"] for r in swapped], [r["heldout_swapped_captions"] for r in swapped], "x--", ms=3,
+                        label="held-out loss, captions swapped between clips")
         noise = [r for r in held if "1" in r.get("heldout_by_t", {})]
         if noise:  # where sampling starts: a model above the mean clip there paints flat samples
             ax.plot([r["step"] for r in noise], [r["heldout_by_t"]["1"] for r in noise], "s-", ms=3,

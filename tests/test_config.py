@@ -30,6 +30,7 @@ def test_training_configs_load_with_overrides():
     ("warmup=-1", ">= 0"),  # would divide by zero in the learning-rate warm-up at step 0
     ("steps=0", ">= 1"), ("batch_size=-2", ">= 1"), ("ranks=0", ">= 1"), ("lr=0", "positive"),
     ("ema_decay=1.0", "[0, 1)"), ("caption_dropout=-0.1", "[0, 1)"), ("frames=15", "multiple of its patch size 2"),
+    ("lr_final=0", "(0, 1]"), ("latent_channels=-1", ">= 0"),
     ("model=huge", "one of"), ("attention=sparse", "'full' or 'factorised'"), ("loader_workers=2", "0 (decode"),
     ("caption_kinds=[long]", "'short', 'dense'"), ("steps=many", "an integer"), ("gpu=maybe", "true or false"),
     ("stepz=3", "unknown field"), ("t_uniform=1.5", "[0, 1)"), ("loss_t_min=0", "(0, 1]"), ("object_weight=0", "positive"), ("patch=[2,4]", "three positive integers"), ("text_dim=65", "multiple of text_heads"),
@@ -40,6 +41,13 @@ def test_each_bad_training_field_is_one_line(override, allowed):
     field, value = override.split("=")
     assert len(problems(e)) == 1, problems(e)
     assert problems(e)[0].startswith(f"{field}: ") and allowed in problems(e)[0], problems(e)
+
+
+def test_a_latent_model_needs_frames_whole_latent_patches():
+    """A latent cell covers 4x4 pixels, so a patch of 4 cells needs 16 pixels: 24 is refused, 32 is fine."""
+    with pytest.raises(ConfigError, match="height.*latent cells of 4"):
+        load_train(CONFIGS / "train-tiny.yaml", ["latent_channels=4", "height=24"])
+    assert load_train(CONFIGS / "train-tiny.yaml", ["latent_channels=4", "height=32"]).tokens_per_clip == 4 * 2 * 1
 
 
 def test_every_bad_training_field_is_reported_at_once():
@@ -69,6 +77,12 @@ def test_an_object_weighted_loop_makes_its_training_clips_with_ids():
     assert "ids" not in load_loop(CONFIGS / "demo.yaml", ["train.object_weight=1"]).dataset_config("train", "o").modalities
     loop = load_loop(CONFIGS / "demo.yaml", ["train.object_weight=4"])
     assert "ids" in loop.dataset_config("train", "o").modalities and loop.train_config("d", "o").object_weight == 4
+
+
+def test_a_loops_held_out_assets_stay_out_of_training_only():
+    loop = load_loop(CONFIGS / "demo.yaml")
+    loop = dataclasses.replace(loop, dataset={**loop.dataset, "assets": {"holdout": ["duck"]}})
+    assert [loop.dataset_config(s, "o").split for s in ("train", "probe", "eval")] == ["train", "all", "all"]
 
 
 def test_every_bad_loop_field_is_reported_at_once():

@@ -50,7 +50,7 @@ def test_screened_draws_cost_no_simulation_attempt_and_are_recorded():
     ({"combinations": [{"hue": "red"}]}, "train", "known keys are ['family', 'colour', 'shape', 'size', 'material']"),
     ({"combinations": [{"family": "drop"}, {"family": "throw"}]}, "train", "leaves no family of ['drop', 'throw']"),
     (None, "heldout", "a heldout split needs a `holdout` section"),
-    (RANGE, "test", "expected one of ['train', 'heldout']"),
+    (RANGE, "test", "expected one of ['train', 'heldout', 'all']"),
 ])
 def test_holdout_mistakes_are_named_with_what_is_allowed(holdout, split, message):
     raw = {**TINY, "families": ["drop", "throw"], "split": split, **({"holdout": holdout} if holdout else {})}
@@ -66,6 +66,10 @@ def test_a_holdout_round_trips_and_leaves_other_configs_hash_alone():
     assert "holdout" not in plain.to_dict() and plain.hash != config.hash
     assert dataset_from_dict({**TINY, "families": ["drop", "throw"], "holdout": RANGE, "split": "heldout"}
                              ).split_families == (("throw", 1.0),)  # drop cannot be held out by this range
+    every = dataset_from_dict({**TINY, "families": ["drop", "throw"], "holdout": RANGE, "split": "all"})
+    assert every.split_families == (("drop", 1.0), ("throw", 1.0)) and every.hash != config.hash
+    fast = next(s for s in (scenes.sample("throw", seed, CLIP) for seed in range(40)) if held_out(s, every.holdout))
+    assert every.holdout.screen("all")(fast) is None and every.holdout.screen("train")(fast).reason == "held_out"
 
 
 def generated(out: Path, holdout: dict, split: str, families: list[str]) -> list[dict]:

@@ -238,8 +238,12 @@ def test_list_shards_and_wids_index(dataset):
 
 
 def test_clip_dataset_with_dataloader_workers_yields_every_key_once(dataset):
+    """The parent decodes first, as the trainer does for its held-out clips: forked workers must not
+    inherit a decoder's thread pool without its threads (PyAV 18 hung there)."""
     ds = shards.ClipDataset(dataset, arrays=("traj",))
-    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, collate_fn=shards.collate_clips)
+    assert next(iter(ds))["video"].shape == (T, H, W, 3)
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, collate_fn=shards.collate_clips,
+                                         multiprocessing_context="fork", timeout=60)
     keys = []
     for batch in loader:
         assert batch["video"].dtype == torch.uint8 and tuple(batch["video"].shape[1:]) == (T, H, W, 3)

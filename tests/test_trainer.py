@@ -109,10 +109,16 @@ def test_the_guess_from_pure_noise_beats_the_mean_clip(trained, clips):
     assert ((guess - real) ** 2).mean().item() < 0.6 * flow.mean_clip_loss(real)
 
 
-def test_object_weighted_training_reads_the_ids(dataset, tmp_path):
+@pytest.mark.parametrize("space", [[], ["latent_channels=4", "autoencoder_steps=3", "patch=[2,2,2]"]],
+                         ids=["pixels", "latents"])
+def test_object_weighted_training_reads_the_ids(dataset, tmp_path, space):
     cfg = load_train(TINY, [f"data={dataset}", f"out={tmp_path}", "steps=2", "log_every=1", "object_weight=4",
-                            "threads=1", "loader_workers=0"])
+                            "threads=1", "loader_workers=0", *space])
     assert np.isfinite(train(cfg)["loss"])
+    model, cfg, _ = load(tmp_path / "checkpoint.pt")
+    assert (model.autoencoder is not None) == bool(space)
+    video = sample_videos(model, ["a red ball"], ClipShape(cfg.frames, cfg.height, cfg.width), steps=2)[0]
+    assert video.shape == (cfg.frames, cfg.height, cfg.width, 3)
 
 
 def test_sample_command_writes_videos_and_takes_unknown_words(trained, clips, tmp_path, simreel):
@@ -169,6 +175,7 @@ def test_resumed_run_matches_uninterrupted_run_step_for_step(dataset, tmp_path):
     heldout_a = {r["step"]: r["heldout"] for r in a if "heldout" in r}
     heldout_b = {r["step"]: r["heldout"] for r in b if "heldout" in r}  # b also evaluated at its stop, step 3
     assert list(heldout_a) == [2, 4, 6] and heldout_a == {k: heldout_b[k] for k in heldout_a}
+    assert all(np.isfinite(r["heldout_swapped_captions"]) for r in a if "heldout" in r)
     sa, sb = checkpoint.load(tmp_path / "a"), checkpoint.load(tmp_path / "b")
     for part in ("model", "ema"):
         assert all(torch.equal(sa[part][k], sb[part][k]) for k in sa[part])

@@ -147,6 +147,16 @@ def test_path_and_time_sampling():
     assert ((t > 0.3) & (t < 0.7)).float().mean() > 0.55  # denser in the middle than uniform's 0.4
 
 
+@pytest.mark.parametrize("t_one", [0.0, 0.3])
+def test_a_share_of_clips_trains_at_pure_noise(t_one):
+    """`t_one` puts that share of the clips at t = 1 exactly (a logit-normal draw never reaches it)."""
+    model, gen = make_model().train(), torch.Generator().manual_seed(0)
+    ts = torch.cat([flow.training_loss(model, videos(8, seed=i), [""] * 8, gen, t_one=t_one, cond_prob=0.0)[1]
+                    for i in range(50)])
+    share = (ts == 1.0).float().mean().item()
+    assert (share == 0.0) if t_one == 0 else abs(share - t_one) < 0.08  # 400 draws: 4.6 standard errors
+
+
 def test_heldout_loss_is_deterministic():
     model = make_model()
     clips = videos(3)
@@ -293,3 +303,51 @@ def test_object_weights_cover_objects_and_their_edges():
     assert w[0, 9, 9] == 1.0 and w[0, 4, 4] == 1.0 and int((w == 8.0).sum()) == 2 * 16
     small = object_weights(ids, ClipShape(2, 8, 8), start=0, weight=8.0)
     assert small.shape == (2, 8, 8) and small.max() == 8.0 and small.min() == 1.0
+
+
+def test_the_frame_autoencoder_learns_scales_and_freezes():
+    """Trained on a stream of clips (each a coloured square on a plain floor), its reconstructions
+    beat the mean frame by a wide margin, latents come out at unit scale (the flow's noise scale), and it is
+    frozen afterwards."""
+    from simreel.trainer.autoencoder import FrameAutoencoder, fit
+
+    gen = torch.Generator().manual_seed(0)
+
+    def clip():
+        x = torch.full((3, 4, 16, 16), -0.5)
+        y, z = torch.randint(0, 9, (2,), generator=gen).tolist()
+        x[:, :, y: y + 8, z: z + 8] = (torch.rand(3, generator=gen) * 2 - 1)[:, None, None, None]
+        return x
+
+    def stream():
+        while True:
+            yield torch.stack([clip() for _ in range(8)]), None, None, None, None
+
+    torch.manual_seed(0)
+    ae = FrameAutoencoder(channels=4, width=16)
+    fit(ae, stream(), steps=500, lr=3e-3, gen=gen)  # 0.09-0.14 of the mean frame's error over seeds 0-3
+    x = torch.stack([clip() for _ in range(8)])
+    with torch.no_grad():
+        z = ae.encode(x)
+        error = ((ae.decode(z) - x) ** 2).mean().item()
+    assert z.shape == (8, 4, 4, 4, 4)
+    assert 0.5 < z.std().item() < 2.0
+    assert error < 0.3 * ((x - x.mean(0)) ** 2).mean().item()
+    assert not any(p.requires_grad for p in ae.parameters())
+
+
+def test_a_latent_model_samples_pixels_and_keeps_given_frames():
+    """With an autoencoder the DiT denoises latents 4x smaller each side; the sampler hands back
+    pixels, the given first frames exactly, and the FLOP count includes encoding the clip."""
+    from simreel.trainer.autoencoder import FrameAutoencoder
+
+    torch.manual_seed(0)
+    text = TextEncoder(Tokenizer.build(CAPTIONS), width=32, depth=1, heads=2, length=16)
+    dit = build_dit("tiny", width=32, heads=2, patch=(2, 2, 2), context_dim=32, channels=4)
+    model = TextToVideo(text, dit, FrameAutoencoder(channels=4, width=8)).eval()
+    first = videos(2, 4, 32, 32, seed=5)
+    out = flow.sample(model, CAPTIONS[:2], 8, 32, 32, steps=3, first=first)
+    assert out.shape == (2, 3, 8, 32, 32) and torch.equal(out[:, :, :4], first)
+    assert model.to_latent(first).shape == (2, 4, 4, 8, 8)
+    pixel = TextToVideo(text, build_dit("tiny", width=32, heads=2, patch=(2, 2, 2), context_dim=32, channels=4))
+    assert model.flops_per_clip(8, 32, 32) > pixel.flops_per_clip(8, 8, 8)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simreel.trainer.autoencoder import FrameAutoencoder
 from simreel.trainer.config import TrainConfig
 from simreel.trainer.model import TextToVideo, build_dit
 from simreel.trainer.text import FrozenEncoder, TextEncoder, Tokenizer
@@ -33,8 +34,12 @@ def build_model(cfg: TrainConfig, tokenizer: Tokenizer | None) -> TextToVideo:
     else:
         text = FrozenEncoder(cfg.text_encoder, cfg.text_len)
     dit = build_dit(cfg.model, width=cfg.dim, depth=cfg.depth, heads=cfg.heads, patch=tuple(cfg.patch),
-                    attention=cfg.attention, context_dim=text.width, conv_head=cfg.conv_head)
-    return TextToVideo(text, dit)
+                    attention=cfg.attention, context_dim=text.width, conv_head=cfg.conv_head,
+                    channels=cfg.latent_channels or 3)
+    autoencoder = None
+    if cfg.latent_channels:
+        autoencoder = FrameAutoencoder(cfg.latent_channels, cfg.autoencoder_width).requires_grad_(False)
+    return TextToVideo(text, dit, autoencoder)
 
 
 def save(path: Path, state: dict) -> None:

@@ -10,6 +10,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+LATENT_FACTOR = 4  # pixels per latent cell, each side (trainer/autoencoder.py)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -34,6 +36,9 @@ class TrainConfig:
     patch: tuple[int, int, int] = (2, 4, 4)
     attention: str = "full"  # or "factorised"
     conv_head: bool = False  # a zero-initialised 3x3 convolution after the patch decoder (trainer/model.py)
+    latent_channels: int = 0  # > 0: learn in the latent space of a frame autoencoder (trainer/autoencoder.py)
+    autoencoder_steps: int = 300  # ... trained first, on the training clips' frames, then frozen
+    autoencoder_width: int = 16
     text_encoder: str = "learned"  # or the path of a local sentence-transformers model directory
     text_dim: int = 128
     text_depth: int = 2
@@ -47,6 +52,7 @@ class TrainConfig:
     t_mean: float = 1.0  # logit-normal time sampling, shifted towards noise: see trainer/flow.py
     t_std: float = 1.0
     t_uniform: float = 0.0  # share of clips whose time is drawn uniformly (reaches t near 1)
+    t_one: float = 0.0  # share of clips at t = 1 exactly: pure noise, where only the caption says what the clip holds
     loss_t_min: float = 0.05  # the velocity loss weighs clean-clip errors by 1/t^2, capped at t = this
     object_weight: float = 1.0  # loss weight of object pixels (needs the dataset's ids), floor and sky 1
     # optimisation
@@ -54,6 +60,7 @@ class TrainConfig:
     steps: int = 1000
     lr: float = 3e-4
     warmup: int = 100
+    lr_final: float = 1.0  # the lr's share left at the last step, reached by a cosine after warm-up (1: constant)
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.999
@@ -70,7 +77,8 @@ class TrainConfig:
 
     @property
     def tokens_per_clip(self) -> int:
-        return math.prod(n // p for n, p in zip((self.frames, self.height, self.width), self.patch))
+        f = LATENT_FACTOR if self.latent_channels else 1
+        return math.prod(n // p for n, p in zip((self.frames, self.height // f, self.width // f), self.patch))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

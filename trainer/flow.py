@@ -42,14 +42,19 @@ def velocity(x0_hat: torch.Tensor, x: torch.Tensor, t: torch.Tensor, pt: int, t_
 
 def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Generator, *,
                   caption_dropout: float = 0.1, cond_prob: float = 0.25, t_mean: float = 1.0, t_std: float = 1.0,
-                  t_uniform: float = 0.0, loss_t_min: float = T_MIN, pixel_weight: torch.Tensor | None = None):
+                  t_uniform: float = 0.0, t_one: float = 0.0, loss_t_min: float = T_MIN,
+                  pixel_weight: torch.Tensor | None = None):
     """Flow-matching loss for a batch of clips x0 [B, C, T, H, W] in [-1, 1].
 
     Captions are blanked with probability `caption_dropout` (the unconditional branch of
     guidance); with probability `cond_prob` a random prefix of latent frames is given clean.
     A `t_uniform` share of the clips draws its time uniformly, so that t near 1, where
-    sampling starts, is trained too; the velocity error (x0 - x0_hat) / t is taken with t
-    no smaller than `loss_t_min` (1.0: a plain clean-clip error at every t).
+    sampling starts, is trained too, and a `t_one` share sits at t = 1 exactly. Below it a
+    clip's floor and sky colours can be read from the noisy input itself, averaged over
+    thousands of pixels, even at t = 0.99: only at t = 1 must the caption say them, and a
+    model that never learned that starts every sample from a random colour. The velocity
+    error (x0 - x0_hat) / t is taken with t no smaller than `loss_t_min` (1.0: a plain
+    clean-clip error at every t).
     `pixel_weight` [B, T, H, W] weights pixels (e.g. objects over the floor).
     Returns (loss, t [B], per-clip loss [B] detached) for per-time-bin logging.
     """
@@ -59,6 +64,8 @@ def training_loss(model, x0: torch.Tensor, captions: list[str], gen: torch.Gener
     t = logit_normal(B, gen, t_mean, t_std)
     if t_uniform:
         t = torch.where(torch.rand(B, generator=gen) < t_uniform, torch.rand(B, generator=gen), t)
+    if t_one:
+        t = torch.where(torch.rand(B, generator=gen) < t_one, torch.ones(B), t)
     frames_t = t[:, None].repeat(1, Tp)
     if Tp > 1:
         prefix = torch.randint(1, Tp, (B,), generator=gen) * (torch.rand(B, generator=gen) < cond_prob)
@@ -130,12 +137,13 @@ def guided_velocity(model, x: torch.Tensor, t: torch.Tensor, context, guidance: 
 @torch.no_grad()
 def sample(model, captions: list[str], frames: int, height: int, width: int, *, steps: int = 50,
            guidance: float = 3.0, seed: int = 0, first: torch.Tensor | None = None) -> torch.Tensor:
-    """Generate clips [B, C, frames, height, width] in [-1, 1] with `steps` Euler steps.
+    """Generate clips [B, 3, frames, height, width] in [-1, 1] with `steps` Euler steps (in the
+    autoencoder's latent space when the model has one, decoded at the end).
 
-    `first` [B, C, k, height, width] (k a multiple of the temporal patch, k < frames) are
+    `first` [B, 3, k, height, width] (k a multiple of the temporal patch, k < frames) are
     given clean at t = 0 and the model continues them; they are returned unchanged.
     """
-    dit, device = _dit(model), _device(model)
+    dit, device, unit = _dit(model), _device(model), getattr(model, "module", model)
     pt, C, B = dit.cfg.patch[0], dit.cfg.channels, len(captions)
     if frames % pt:
         raise ValueError(f"frames ({frames}) must be a multiple of the temporal patch size {pt}")
@@ -143,15 +151,17 @@ def sample(model, captions: list[str], frames: int, height: int, width: int, *, 
     if k % pt or k >= frames:
         raise ValueError(f"{k} first frames: need a multiple of {pt} below {frames}")
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn((B, C, frames, height, width), generator=gen).to(device)
+    x = torch.randn((B, C, frames, *unit.latent_size(height, width)), generator=gen).to(device)
+    given = unit.to_latent(first.to(device)) if k else None
     context = _dit_context(model, list(captions) + [""] * B)
     ts = torch.linspace(1.0, 0.0, steps + 1)
     for i in range(steps):
         frames_t = torch.full((B, frames // pt), ts[i].item(), device=device)
         frames_t[:, : k // pt] = 0.0
         if k:
-            x[:, :, :k] = first.to(device)
+            x[:, :, :k] = given
         x = x + (ts[i + 1] - ts[i]).item() * guided_velocity(model, x, frames_t, context, guidance)
+    x = unit.to_pixels(x)
     if k:
         x[:, :, :k] = first.to(device)
     return x.clamp(-1, 1)

@@ -256,11 +256,25 @@ class VideoDiT(nn.Module):
 
 
 class TextToVideo(nn.Module):
-    """The unit that trains: a text encoder and the DiT, one module for DDP, EMA and checkpoints."""
+    """The unit that trains: a text encoder, the DiT and, when it learns in a latent space, the frame
+    autoencoder (trainer/autoencoder.py); one module for DDP, EMA and checkpoints."""
 
-    def __init__(self, text: nn.Module, dit: VideoDiT):
+    def __init__(self, text: nn.Module, dit: VideoDiT, autoencoder: nn.Module | None = None):
         super().__init__()
-        self.text, self.dit = text, dit
+        self.text, self.dit, self.autoencoder = text, dit, autoencoder
+
+    @torch.no_grad()
+    def to_latent(self, video: torch.Tensor) -> torch.Tensor:
+        """Pixels [B, 3, T, H, W] in [-1, 1] -> what the DiT denoises (the pixels themselves without an autoencoder)."""
+        return video if self.autoencoder is None else self.autoencoder.encode(video)
+
+    @torch.no_grad()
+    def to_pixels(self, latent: torch.Tensor) -> torch.Tensor:
+        return latent if self.autoencoder is None else self.autoencoder.decode(latent)
+
+    def latent_size(self, height: int, width: int) -> tuple[int, int]:
+        f = 1 if self.autoencoder is None else self.autoencoder.factor
+        return height // f, width // f
 
     def encode(self, captions: list[str]):
         """-> (context [B, L, Dc], mask [B, L], pooled [B, Dc]) on the DiT's device."""
@@ -271,7 +285,9 @@ class TextToVideo(nn.Module):
 
     def flops_per_clip(self, frames: int, height: int, width: int) -> float:
         """Training FLOPs for one captioned clip, text encoder included."""
-        return self.dit.flops_per_clip(frames, height, width, self.text.length) + self.text.flops_per_caption()
+        h, w = self.latent_size(height, width)
+        encode = 0.0 if self.autoencoder is None else frames * self.autoencoder.flops_per_frame(height, width)
+        return self.dit.flops_per_clip(frames, h, w, self.text.length) + self.text.flops_per_caption() + encode
 
 
 def build_dit(size: str, **overrides) -> VideoDiT:
