@@ -695,8 +695,8 @@ class LoopConfig:
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
-        if isinstance(raw.get("assets"), dict) and split in ("probe", "eval"):  # held-out assets: never in training
-            raw["split"] = "all"
+        if isinstance(raw.get("assets"), dict) and split in ("probe", "eval") and "holdout" not in self.dataset:
+            raw["split"] = "all"  # held-out assets: never in training (with a holdout, the split above governs both)
         return raw
 
     def train_raw(self, data: str, out: str, **change) -> dict:
