@@ -369,3 +369,45 @@ def evaluate(probe: Probe, train_truths: list[Truth], reference: list[Clip], cli
                                 "real_vs_real": probe_frechet(other_feats, real_feats, basis),
                                 "clips": len(generated), "dimensions": k}
     return metrics
+
+
+KINDS = ("in_distribution", "combinatorial", "out_of_range")  # the generalisation study's kinds of clip
+
+
+@dataclass(frozen=True, eq=False)
+class Kind:
+    """One kind of clip, judged on its own: prompts with the videos generated for them, real clips of
+    the kind that neither the model nor the probe saw (the ceiling), continued clips with their
+    continuations."""
+
+    prompted: list[Clip]
+    generated: list[np.ndarray]
+    unseen: list[Clip]
+    continued: list[Clip]
+    continuations: list[np.ndarray]
+
+
+def generalisation(probe: Probe, kinds: dict[str, Kind], probe_rows: dict, attributes, palette: Palette, *,
+                   context_frames: int, seed: int = 0) -> dict:
+    """Faithfulness and dynamics per kind of clip (Kang et al. 2024's in-distribution, combinatorial
+    and out-of-range), each resting on that kind's clips alone, with n and 95% intervals.
+    `attributes`: the main headline's, so that every kind's `following` row averages the same ones;
+    `probe_rows`: which attributes the probe reads (on clips in distribution).
+    -> {kind: {following, faithfulness: {attribute: row}, dynamics: {metric: row}}}."""
+    attributes = tuple(attributes)
+    out = {}
+    for name, k in kinds.items():
+        with fixed_threads():
+            enough = len(k.prompted) >= 2 and len(k.unseen) > 0  # the floor needs two prompts
+            scores = (faithfulness_scores(probe, k.prompted, np.stack(k.generated), k.unseen) if enough
+                      else Scores([], [], []))
+        rows, _ = faithfulness(scores, probe_rows, seed)
+        row = {**faithfulness_row(scores, attributes, seed), "attributes": list(attributes)}
+        reason = ("no attribute decided" if not attributes else
+                  stats.undecided(row["n"]) or stats.undecided(row["ceiling_n"]))
+        conts = np.stack(k.continuations) if k.continuations else np.zeros((0,))
+        dyn_rows, _ = dynamics(k.continued, conts, context_frames, palette, seed=seed)
+        out[name] = {"following": stats.withhold(row, reason, FAITH_FIGURES), "faithfulness": rows,
+                     "dynamics": {m: stats.withhold(r, stats.undecided(r["n"]), DYNAMICS_FIGURES)
+                                  for m, r in dyn_rows.items()}}
+    return out

@@ -641,6 +641,7 @@ def _train(c: Checker, raw: dict):
 _STUDY_FIELDS = ("clips", "steps", "dim", "depth", "heads", "text_dim", "batch_size", "lr", "object_weight",
                  "t_uniform", "t_one", "loss_t_min", "caption_dropout", "cond_prob", "ema_decay")
 SPLITS = ("train", "probe", "eval")  # model training clips; the probe's training clips; held-out clips
+HELDOUT = "heldout"  # with a dataset.holdout, a fourth split: only held-out scenes (the generalisation study)
 LOOP_SECTIONS = {  # the judge's and the report's sections, with every key they take and its default
     "probe": {"epochs": 30, "width": 32, "batch_size": 16},
     "sample": {"steps": 30, "guidance": 4.0, "prompts": 16,  # prompts: held-out captions generated for
@@ -680,14 +681,22 @@ class LoopConfig:
             return self.splits["train"] - self.train_config("unused", "unused").val_clips
         return getattr(self.train_config("unused", "unused"), name)
 
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """The datasets generate makes: SPLITS, and HELDOUT when the dataset holds a region out."""
+        return SPLITS + ((HELDOUT,) if HELDOUT in self.splits else ())
+
     def dataset_raw(self, split: str, out: str) -> dict:
-        raw = {**self.dataset, "name": f"{self.name} ({split})", "num_samples": self.splits[split],
-               "seed": self.seed * 1000 + SPLITS.index(split), "out": out}
+        raw = {**{k: v for k, v in self.dataset.items() if k != "split"}, "name": f"{self.name} ({split})",
+               "num_samples": self.splits[split], "seed": self.seed * 1000 + (*SPLITS, HELDOUT).index(split),
+               "out": out}
+        if "holdout" in self.dataset:  # only then: the stamps of loops without one stay as they were
+            raw["split"] = HELDOUT if split == HELDOUT else "train"  # eval too: the in-distribution side
         weighted = split == "train" and self.train.get("object_weight", 1.0) != 1.0
         if split == "probe" or weighted:  # ids calibrate the tracker's colours / weight the model's loss
             raw["modalities"] = [m for m in MODALITIES if m in {"rgb", "ids", *raw.get("modalities", ["rgb"])}]
-        if isinstance(raw.get("assets"), dict) and split in ("probe", "eval"):  # held-out assets: never in training
-            raw["split"] = "all"
+        if isinstance(raw.get("assets"), dict) and split in ("probe", "eval") and "holdout" not in self.dataset:
+            raw["split"] = "all"  # held-out assets: never in training (with a holdout, the split above governs both)
         return raw
 
     def train_raw(self, data: str, out: str, **change) -> dict:
@@ -723,10 +732,16 @@ def loop_from_dict(raw: dict, what: str = "loop config", base: Path = Path("."))
     for section in ("dataset", "splits", "train"):
         c.need(isinstance(raw.get(section), dict), section, raw.get(section), "expected a mapping (a required section)")
     splits = raw.get("splits") if isinstance(raw.get("splits"), dict) else {}
-    if not c.need(set(splits) == set(SPLITS) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 2
-                                                     for n in splits.values()),
-                  "splits", splits, f"expected clips (>= 2) for each of {list(SPLITS)}"):
-        splits = {s: 2 for s in SPLITS}  # to check the other sections with
+    dataset = raw.get("dataset") if isinstance(raw.get("dataset"), dict) else {}
+    names = SPLITS + ((HELDOUT,) if dataset.get("holdout") else ())
+    why = (f" (dataset.holdout asks for the {HELDOUT} split: clips of held-out scenes)" if HELDOUT in names
+           else f" (a {HELDOUT} split needs dataset.holdout saying what is held out)" if HELDOUT in splits else "")
+    if not c.need(set(splits) == set(names) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 2
+                                                    for n in splits.values()),
+                  "splits", splits, f"expected clips (>= 2) for each of {list(names)}{why}"):
+        splits = {s: 2 for s in names}  # to check the other sections with
+    c.need("split" not in dataset, "dataset.split", dataset.get("split"),
+           f"the loop sets it: {', '.join(SPLITS)} hold no held-out scene, {HELDOUT} only held-out ones; remove it")
     sections = {name: _section(c.within(name), raw.get(name), defaults) for name, defaults in LOOP_SECTIONS.items()}
     name = raw.get("name", "simreel loop")
     c.need(isinstance(name, str) and bool(name), "name", name, "expected a non-empty string")
@@ -786,9 +801,13 @@ def _loop_fits(c: Checker, cfg: LoopConfig, d: DatasetConfig, t) -> None:
     shortest = min(d.fps) * d.duration_s.bounds()[0]
     c.need(shortest >= t.frames, "train.frames", t.frames,
            f"the shortest dataset clip has {shortest:g} frames: make clips longer or the model's shorter")
+    judged = {s: cfg.splits[s] for s in ("eval", HELDOUT) if s in cfg.splits}  # both are judged alike
     for section, key in (("sample", "prompts"), ("evaluate", "continuations")):
         value = getattr(cfg, section)[key]
-        c.need(value <= cfg.splits["eval"], f"{section}.{key}", value, f"expected at most splits.eval={cfg.splits['eval']}")
+        c.need(value <= min(judged.values()), f"{section}.{key}", value,
+               "expected at most " + " and ".join(f"splits.{s}={n}" for s, n in judged.items()))
+    if HELDOUT in cfg.splits:
+        _dataset(c.within("dataset"), cfg.dataset_raw(HELDOUT, "unused"))
     for name, value in cfg.study_points():
         _train(c.within("study"), cfg.train_raw("unused", "unused", **{name: value}))
         if name == "steps":

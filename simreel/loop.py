@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from simreel import stages
-from simreel.config import SPLITS, ConfigError, LoopConfig
+from simreel.config import ConfigError, LoopConfig
 
 STAGES = ("generate", "train", "sample", "evaluate", "study", "report")
 
@@ -74,7 +74,7 @@ def run(cfg: LoopConfig, out: str | Path, *, until: str | None = None, redo: tup
     out.mkdir(parents=True, exist_ok=True)
     (out / "loop.yaml").write_text(stages.as_yaml(cfg.to_dict()))
     stamps = Stamps(out)
-    datasets = [cfg.dataset_raw(split, "") for split in SPLITS]  # what generate makes, as it makes it
+    datasets = [cfg.dataset_raw(split, "") for split in cfg.split_names]  # what generate makes, as it makes it
     kept = [cfg.study["steps"]] if "steps" in cfg.study else []  # checkpoints the study reads
     sections = {"generate": [datasets, cfg.evaluate, cfg.seed], "train": [cfg.train, cfg.seed, *kept],
                 "sample": [cfg.sample, cfg.evaluate, cfg.seed], "evaluate": [cfg.probe, cfg.evaluate, cfg.seed],

@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from simreel.cluster import connect
-from simreel.config import SPLITS, LoopConfig
+from simreel.config import HELDOUT, LoopConfig
 from simreel.errors import UserError
 from simreel.progress import Progress
 
@@ -20,12 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def stage_generate(cfg: LoopConfig, out: Path, here: Path, address: str | None) -> None:
-    """The three datasets, then the re-rendered variants of held-out scenes (OUT/generate/variants.npz)."""
+    """The three datasets (four with a holdout), then the re-rendered variants of held-out scenes
+    (OUT/generate/variants.npz)."""
     from simreel import job
     from simreel.judge import variants
 
-    with connect(address):  # one Ray for the three datasets
-        for split in SPLITS:
+    with connect(address):  # one Ray for the datasets
+        for split in cfg.split_names:
             log.info(f"generate: {split} split, {cfg.splits[split]} clips")
             job.generate(cfg.dataset_config(split, str(here / split)), workers=cfg.workers)
     log.info("generate: re-rendering held-out scenes (two takes, implausible variants)")
@@ -70,19 +71,31 @@ def stage_sample(cfg: LoopConfig, out: Path, here: Path) -> None:
 
 def sample_for_judge(cfg: LoopConfig, out: Path, path: Path) -> dict:
     """Videos for the first held-out captions, and continuations of held-out clips' first frames,
-    from the checkpoint at `path` -> the arrays of samples.npz."""
-    import torch
-
+    from the checkpoint at `path` -> the arrays of samples.npz; with a heldout split, the same for
+    its clips (the arrays named heldout_*)."""
     from simreel.judge.evaluate import load_clips
     from simreel.trainer import sample
-    from simreel.trainer.data import ClipShape, to_tensor
 
     try:
         model, tcfg, _ = sample.load(path)
     except (FileNotFoundError, ValueError) as e:
         raise UserError(f"{e}; to train again, delete {path.parent} and rerun the loop") from None
+    arrays = _sample_split(cfg, model, tcfg, load_clips(str(out / "generate" / "eval"), window(cfg)), cfg.seed)
+    if HELDOUT in cfg.splits:
+        log.info(f"sample: the {HELDOUT} split")
+        clips = load_clips(str(out / "generate" / HELDOUT), window(cfg))
+        arrays |= {f"{HELDOUT}_{k}": v for k, v in _sample_split(cfg, model, tcfg, clips, cfg.seed + 20_000).items()}
+    return arrays
+
+
+def _sample_split(cfg: LoopConfig, model, tcfg, clips: list, seed: int) -> dict:
+    """Videos for the first captions of `clips` and continuations of their first frames."""
+    import torch
+
+    from simreel.trainer import sample
+    from simreel.trainer.data import ClipShape, to_tensor
+
     shape = ClipShape(tcfg.frames, tcfg.height, tcfg.width)
-    clips = load_clips(str(out / "generate" / "eval"), window(cfg))
     prompts = clips[: cfg.sample["prompts"]]
     continued = continuation_clips(cfg, clips)
     k = cfg.evaluate["context_frames"]
@@ -90,10 +103,10 @@ def sample_for_judge(cfg: LoopConfig, out: Path, path: Path) -> dict:
     s = cfg.sample
     log.info(f"sample: {len(prompts)} prompts")
     generated = sample.sample_videos(model, [c.caption for c in prompts], shape, steps=s["steps"],
-                                     guidance=s["guidance"], seed=cfg.seed)
+                                     guidance=s["guidance"], seed=seed)
     log.info(f"sample: {len(continued)} continuations of {k} given frames")
     continuations = sample.sample_videos(model, [c.caption for c in continued], shape, steps=s["steps"],
-                                         guidance=s["continuation_guidance"], seed=cfg.seed + 10_000, first=first)
+                                         guidance=s["continuation_guidance"], seed=seed + 10_000, first=first)
     return {"generated": np.stack(generated), "continuations": np.stack(continuations),
             "prompt_keys": np.array([c.key for c in prompts]), "continued_keys": np.array([c.key for c in continued])}
 
@@ -130,12 +143,14 @@ def stage_evaluate(cfg: LoopConfig, out: Path, here: Path) -> None:
 @dataclass(frozen=True)
 class JudgedClips:
     """What the judge reads beside the samples: the probe split (minus a reference part that nobody
-    trains on: the ceiling's and FD's yardstick), the held-out eval clips, the re-rendered variants."""
+    trains on: the ceiling's and FD's yardstick), the held-out eval clips, the re-rendered variants,
+    and the heldout split's clips (none without a holdout)."""
 
     train: list
     reference: list
     eval: list
     variants: dict
+    heldout: list
 
     @classmethod
     def read(cls, cfg: LoopConfig, out: Path, palette=None) -> "JudgedClips":
@@ -143,14 +158,42 @@ class JudgedClips:
         from simreel.judge.evaluate import hold_out, load_clips
 
         reference, train = hold_out(load_clips(str(out / "generate" / "probe"), window(cfg), palette))
+        heldout = load_clips(str(out / "generate" / HELDOUT), window(cfg)) if HELDOUT in cfg.splits else []
         return cls(train, reference, load_clips(str(out / "generate" / "eval"), window(cfg)),
-                   dict(np.load(out / "generate" / "variants.npz")))
+                   dict(np.load(out / "generate" / "variants.npz")), heldout)
 
     def judge(self, cfg: LoopConfig, probe, samples: dict) -> dict:
-        from simreel.judge.evaluate import evaluate
+        from simreel.judge.evaluate import evaluate, generalisation
 
-        return evaluate(probe, [c.truth for c in self.train], self.reference, self.eval, samples, self.variants,
-                        probe.palette, context_frames=cfg.evaluate["context_frames"], seed=cfg.seed)
+        k = cfg.evaluate["context_frames"]
+        metrics = evaluate(probe, [c.truth for c in self.train], self.reference, self.eval, samples, self.variants,
+                           probe.palette, context_frames=k, seed=cfg.seed)
+        if self.heldout:
+            metrics["generalisation"] = generalisation(probe, self.kinds(cfg, samples), metrics["probe"],
+                                                       metrics["headline"]["attributes"], probe.palette,
+                                                       context_frames=k, seed=cfg.seed)
+        return metrics
+
+    def kinds(self, cfg: LoopConfig, samples: dict) -> dict:
+        """Every judged clip sorted by what the holdout makes of it (scenes.holdout.held_out), whichever
+        split it came from: the eval and probe splits hold only clips in distribution."""
+        from simreel.judge.evaluate import KINDS, Kind
+        from simreel.scenes.holdout import held_out
+
+        holdout = cfg.dataset_config(HELDOUT, "unused").holdout
+        kind_of = {None: "in_distribution", "combination": "combinatorial", "range": "out_of_range"}
+        kind = lambda c: kind_of[getattr(held_out(c.meta, holdout), "kind", None)]  # noqa: E731
+        judged = {"prompted": [], "continued": []}  # (clip, video)
+        for prefix, clips in (("", self.eval), (f"{HELDOUT}_", self.heldout)):
+            by_key = {c.key: c for c in clips}  # keys repeat across splits, not within one
+            for part, keys, videos in (("prompted", "prompt_keys", "generated"),
+                                       ("continued", "continued_keys", "continuations")):
+                judged[part] += [(by_key[str(key)], v) for key, v in zip(samples[prefix + keys], samples[prefix + videos])]
+        of = lambda part, name: [(c, v) for c, v in judged[part] if kind(c) == name]  # noqa: E731
+        return {name: Kind([c for c, _ in of("prompted", name)], [v for _, v in of("prompted", name)],
+                           [c for c in self.eval + self.reference + self.heldout if kind(c) == name],
+                           [c for c, _ in of("continued", name)], [v for _, v in of("continued", name)])
+                for name in KINDS}
 
 
 def stage_study(cfg: LoopConfig, out: Path, here: Path, address: str | None) -> None:
@@ -203,10 +246,21 @@ def study_row(metrics: dict) -> dict:
     gain with intervals) and dynamics (position error of the model, copy-last and linear)."""
     head, colours = metrics["headline"], metrics["faithfulness"]["colours"]
     pos = metrics["dynamics"]["position_error"]
-    return {"following": {k: head[k] for k in ("generated", "floor", "ceiling", "gain", "gain_ci95", "ci95", "n")},
-            "colours": {k: colours[k] for k in ("generated", "floor", "ceiling", "gain", "gain_ci95", "ci95", "n")},
-            "position_error": {k: pos[k] for k in ("model", "ci95", "copy_last", "copy_last_ci95", "linear",
-                                                   "linear_ci95", "n")}}
+    row = {"following": _pick(head, FOLLOWING), "colours": _pick(colours, FOLLOWING),
+           "position_error": _pick(pos, POSITION)}
+    if "generalisation" in metrics:  # the same figures per kind of clip
+        row["generalisation"] = {kind: {"following": _pick(g["following"], FOLLOWING),
+                                        "position_error": _pick(g["dynamics"]["position_error"], POSITION)}
+                                 for kind, g in metrics["generalisation"].items()}
+    return row
+
+
+FOLLOWING = ("generated", "floor", "ceiling", "gain", "gain_ci95", "ci95", "n")
+POSITION = ("model", "ci95", "copy_last", "copy_last_ci95", "linear", "linear_ci95", "n")
+
+
+def _pick(row: dict, keys) -> dict:
+    return {k: row[k] for k in keys}
 
 
 def stage_report(cfg: LoopConfig, out: Path, here: Path, timings: dict) -> None:
@@ -259,6 +313,9 @@ def report_inputs(cfg: LoopConfig, out: Path, timings: dict):
     configs = {"loop config": (out / "loop.yaml").read_text(),
                "dataset config (train split)": as_yaml(cfg.dataset_config("train", str(train_dir)).to_dict()),
                "training config": as_yaml(t.to_dict())}
+    if HELDOUT in cfg.splits:
+        configs[f"dataset config ({HELDOUT} split)"] = as_yaml(
+            cfg.dataset_config(HELDOUT, str(out / "generate" / HELDOUT)).to_dict())
     metrics["timings_s"] = timings
     study = json.loads((out / "study" / "study.json").read_text())["axes"]
     return ReportInputs(cfg.name, metrics, gallery, pairs, continuations, stats, records, configs, timings, study)

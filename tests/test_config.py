@@ -110,3 +110,37 @@ def test_a_study_changes_one_training_field_per_model():
     with pytest.raises(ConfigError) as e:
         load_loop(CONFIGS / "learn.yaml", ["study.steps=[900, 900]", "study.data=[x]"])
     assert sorted(p.split(":")[0] for p in problems(e)) == ["study.data", "study.steps"], problems(e)
+
+
+HOLDOUT = "dataset.holdout={combinations: [{colour: red, shape: sphere}]}"
+
+
+@pytest.mark.parametrize("overrides, field, allowed", [
+    ([HOLDOUT], "splits", "(dataset.holdout asks for the heldout split"),
+    (["splits.heldout=40"], "splits", "(a heldout split needs dataset.holdout"),
+    ([HOLDOUT, "splits.heldout=40", "dataset.split=heldout"], "dataset.split", "the loop sets it"),
+    (["dataset.split=heldout"], "dataset.split", "remove it"),
+    (["dataset.holdout={ranges: {throw.sped_mps: {min: 4}}}", "splits.heldout=48"],
+     "dataset.holdout.ranges.throw.sped_mps", "known fields are ['collide.height_m'"),
+    (["dataset.holdout={combinations: [{colour: reed}]}", "splits.heldout=48"],
+     "dataset.holdout.combinations[0].colour", "expected one of ['red'"),
+    ([HOLDOUT, "splits.heldout=48", "evaluate.continuations=60", "sample.prompts=40"], "evaluate.continuations",
+     "expected at most splits.eval=48"),
+    ([HOLDOUT, "splits.heldout=20"], "sample.prompts", "and splits.heldout=20"),
+])
+def test_a_bad_holdout_in_a_loop_is_one_line(overrides, field, allowed):
+    with pytest.raises(ConfigError) as e:
+        load_loop(CONFIGS / "demo.yaml", overrides)
+    assert len(problems(e)) == 1 and problems(e)[0].startswith(f"{field}: ") and allowed in problems(e)[0], problems(e)
+
+
+def test_a_loop_with_a_holdout_trains_on_none_of_it():
+    loop = load_loop(CONFIGS / "generalisation.yaml")
+    assert loop.split_names == ("train", "probe", "eval", "heldout")
+    holdout = loop.dataset_config("heldout", "o").holdout
+    assert holdout.ranges and holdout.combinations and loop.dataset_config("heldout", "o").split == "heldout"
+    for split in ("train", "probe", "eval"):  # the eval split is the in-distribution side
+        d = loop.dataset_config(split, "o")
+        assert (d.holdout, d.split) == (holdout, "train"), split
+    demo = load_loop(CONFIGS / "demo.yaml")  # no holdout: three splits, their configs as before
+    assert demo.split_names == ("train", "probe", "eval") and demo.dataset_config("eval", "o").holdout is None
