@@ -257,11 +257,7 @@ class _English:
         if hit is None:
             return None
         i, (kind, value) = hit
-        phrase.kind = kind
-        if kind == "object" and value:
-            _merge(phrase, *value, s[start:i])
-        elif kind == "static":
-            phrase.static = value
+        _noun(phrase, kind, value, s[start:i])
         if s.startswith(" made of ", i):
             got = _word_at(s, i + len(" made of "), [(m, m) for m in vocabulary.MATERIALS], boundary=True)
             if got is not None:
@@ -336,13 +332,18 @@ class _Chinese:
             i, (key, value) = hit
             _merge(phrase, key, value, s[start:i])
         i, (kind, value) = noun
-        phrase.kind = kind
-        if kind == "object" and value:
-            _merge(phrase, *value, s[start:i])
-        elif kind == "static":
-            phrase.static = value
+        _noun(phrase, kind, value, s[start:i])
         phrase.text = s[start:i]
         return i, phrase
+
+
+def _noun(phrase, kind: str, value, text: str) -> None:
+    """What a noun says of its phrase: an object's shape (or asset), or which static body it is."""
+    phrase.kind = kind
+    if kind == "object" and value:
+        _merge(phrase, *value, text)
+    elif kind == "static":
+        phrase.static = value
 
 
 def _word_at(s: str, i: int, table, boundary: bool = False):

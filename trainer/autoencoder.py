@@ -1,15 +1,14 @@
-"""A small frame autoencoder: the transformer learns in its latent space (Sora's "compression network").
+"""A small frame autoencoder: the transformer can learn in its latent space (Sora's "compression network").
 
 In pixel space the demo's transformer decodes each 4x4 patch with one linear map, and its
-samples came out as a mosaic of coloured squares with no floor, sky or object a person could
-see. Here each frame is encoded to a latent grid 4x smaller on each side; the transformer
-denoises latents, and a convolutional decoder, trained to draw the factory's frames, turns
-any latent back into an image with floors, edges and shading. At the same number of tokens
-the transformer now sees 64x64 frames instead of 32x32, so objects cover 4x the pixels.
-
-It trains first, for a few hundred steps on the training clips' frames, with the factory's
-instance ids weighting object pixels (small objects are not averaged into the floor), then
-stays frozen. `scale` makes latents unit-variance, the scale the flow's noise has.
+samples come out as a mosaic of coloured squares. Here each frame is encoded to a latent
+grid 4x smaller on each side; the transformer denoises latents, and a convolutional decoder
+trained on the factory's frames draws them back, so at the same number of tokens the
+transformer sees 64x64 frames instead of 32x32. It trains first, for a few hundred steps on
+the training clips' frames with the instance ids weighting object pixels (small objects are
+not averaged into the floor), then stays frozen; `scale` makes latents unit-variance, the
+flow noise's scale. At the demo's size (2026-12) its samples were smooth and had a sky, but
+the objects stayed blobs and colours were followed less: a lever for larger runs.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from simreel.trainer.config import LATENT_FACTOR as FACTOR
 
 
 class FrameAutoencoder(nn.Module):
-    """uint8-range video [B, 3, T, H, W] in [-1, 1] <-> latents [B, C, T, H/4, W/4], frame by frame."""
+    """Video [B, 3, T, H, W] in [-1, 1] <-> latents [B, C, T, H/4, W/4], frame by frame."""
 
     def __init__(self, channels: int = 4, width: int = 16):
         super().__init__()
